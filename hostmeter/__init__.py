@@ -1,0 +1,1 @@
+"""hostmeter: usage reporting for hosting service providers."""

@@ -1,0 +1,62 @@
+"""Exact usage quantities: decimals with three places, stored as whole thousandths.
+
+SQLite keeps DECIMAL columns as floating point, which would make sums inexact;
+a BIGINT of thousandths is exact on every database and sums in SQL as integers.
+"""
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+
+PLACES = 3
+SCALE = 10**PLACES
+QUANTUM = Decimal(1).scaleb(-PLACES)
+
+
+def to_thousandths(value) -> int:
+    """Decimal (or str/int) → whole thousandths; refuses more than three places."""
+    dec = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not dec.is_finite():
+        raise ValueError("not a finite number")
+    scaled = dec.scaleb(PLACES)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"more than {PLACES} decimal places")
+    return int(scaled)
+
+
+def from_thousandths(value: int | None) -> Decimal | None:
+    if value is None:
+        return None
+    return (Decimal(int(value)) / SCALE).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+class QuantityField(models.BigIntegerField):
+    """A non-float decimal with three places, e.g. MB to the kilobyte."""
+
+    description = "Exact decimal with three places"
+
+    def from_db_value(self, value, expression, connection):
+        return from_thousandths(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, Decimal):
+            return value
+        try:
+            return Decimal(str(value))
+        except InvalidOperation as exc:
+            raise ValidationError(f"“{value}” is not a number.", code="invalid") from exc
+
+    def get_prep_value(self, value):
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        try:
+            return to_thousandths(self.to_python(value))
+        except ValueError as exc:
+            raise ValidationError(f"“{value}”: {exc}.", code="invalid") from exc
+
+    def formfield(self, **kwargs):
+        return super(models.BigIntegerField, self).formfield(
+            **{"form_class": forms.DecimalField, "decimal_places": PLACES, **kwargs}
+        )

@@ -1,0 +1,201 @@
+"""Usage samples as collected, and the usage updates that freeze them."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from hostmeter.fields import QuantityField
+from hostmeter.tenancy.models import Organization, Reseller, Resource
+
+class UsageSample(models.Model):
+    """One measured value of a resource for an organization. Append-only."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name="organization"
+    )
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="+", verbose_name="resource"
+    )
+    measured_at = models.DateTimeField("measured at")
+    value = QuantityField("value")
+    source = models.CharField(
+        "source", max_length=100, default="", blank=True, help_text="Collector or file name."
+    )
+    created_at = models.DateTimeField("stored at", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "usage sample"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "resource", "measured_at", "source"],
+                name="%(app_label)s_%(class)s_unique_measurement",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="%(app_label)s_%(class)s_value_not_negative",
+                violation_error_message="A usage value cannot be negative.",
+            ),
+        ]
+        indexes = [models.Index(fields=["measured_at"], name="metering_sample_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.resource_id} @ {self.measured_at}: {self.value}"
+
+
+class UsageUpdate(models.Model):
+    """One run that froze every organization's usage as of its cut-off time."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Completed"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Run now"
+        COMMAND = "command", "Command line"
+        DEMO = "demo", "Demo data"
+
+    cutoff = models.DateTimeField("usage as of", unique=True)
+    previous_cutoff = models.DateTimeField(
+        "previous cut-off",
+        null=True,
+        blank=True,
+        help_text="Counters sum the samples after this time, up to the cut-off.",
+    )
+    status = models.CharField(
+        "status", max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    trigger = models.CharField("started by", max_length=10, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="requested by",
+    )
+    created_at = models.DateTimeField("queued at", auto_now_add=True)
+    started_at = models.DateTimeField("started at", null=True, blank=True)
+    finished_at = models.DateTimeField("finished at", null=True, blank=True)
+    organizations_count = models.PositiveIntegerField("organizations", default=0)
+    resellers_count = models.PositiveIntegerField("resellers", default=0)
+    rows_count = models.PositiveIntegerField("usage rows", default=0)
+    error = models.TextField("error", blank=True)
+
+    class Meta:
+        ordering = ["-cutoff"]
+        get_latest_by = "cutoff"
+        verbose_name = "usage update"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="running"),
+                name="%(app_label)s_%(class)s_one_running",
+                violation_error_message="A usage update is already running.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Usage update as of {self.cutoff:%Y-%m-%d %H:%M %Z} ({self.get_status_display()})"
+
+
+class UsageRow(models.Model):
+    """An organization's frozen usage of one resource in one usage update."""
+
+    update = models.ForeignKey(
+        UsageUpdate, on_delete=models.CASCADE, related_name="rows", verbose_name="usage update"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", verbose_name="organization"
+    )
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="+", verbose_name="resource"
+    )
+    reseller = models.ForeignKey(
+        Reseller,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="reseller at the time",
+    )
+    used = QuantityField("used")
+    limit = QuantityField("limit", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "organization usage"
+        verbose_name_plural = "organization usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["update", "organization", "resource"],
+                name="%(app_label)s_%(class)s_unique_row",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["organization", "update"], name="metering_row_org_idx"),
+            models.Index(fields=["update", "reseller"], name="metering_row_reseller_idx"),
+        ]
+
+
+class UsageRollup(models.Model):
+    """Usage summed for a reseller (sub-resellers included) or, with no reseller,
+    for the whole provider, per resource, in one usage update."""
+
+    update = models.ForeignKey(
+        UsageUpdate, on_delete=models.CASCADE, related_name="rollups", verbose_name="usage update"
+    )
+    reseller = models.ForeignKey(
+        Reseller,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="reseller",
+        help_text="Empty: the provider as a whole.",
+    )
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="+", verbose_name="resource"
+    )
+    used = QuantityField("used")
+    limit = QuantityField("limit", null=True, blank=True)
+    allocated = QuantityField(
+        "allocated",
+        help_text="Limits given to its organizations and sub-resellers (the provider's: sold).",
+    )
+    organizations_count = models.PositiveIntegerField("organizations")
+
+    class Meta:
+        verbose_name = "usage roll-up"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["update", "reseller", "resource"],
+                condition=Q(reseller__isnull=False),
+                name="%(app_label)s_%(class)s_unique_reseller",
+            ),
+            models.UniqueConstraint(
+                fields=["update", "resource"],
+                condition=Q(reseller__isnull=True),
+                name="%(app_label)s_%(class)s_unique_provider",
+            ),
+        ]
+
+    @property
+    def available(self):
+        return None if self.limit is None else self.limit - self.allocated
+
+
+class LogCursor(models.Model):
+    """How far the web-traffic collector has read one access log."""
+
+    path = models.CharField("log file", max_length=500, unique=True)
+    inode = models.BigIntegerField("inode")
+    offset = models.BigIntegerField("bytes read")
+    head = models.CharField(
+        "first line fingerprint", max_length=64, help_text="Tells a new file from the old one."
+    )
+    updated_at = models.DateTimeField("last read", auto_now=True)
+
+    class Meta:
+        verbose_name = "access log position"

@@ -1,0 +1,120 @@
+"""The set-based SQL of a usage update, the same text for SQLite and PostgreSQL.
+
+Quantities are whole thousandths (BIGINT), so every SUM here is exact.
+"""
+
+from django.db import connection
+
+from hostmeter.metering.models import UsageRollup, UsageRow, UsageSample
+from hostmeter.tenancy.models import (
+    Organization,
+    Reseller,
+    ResellerLink,
+    Resource,
+    ResourceLimit,
+)
+
+
+def _tables() -> dict[str, str]:
+    q = connection.ops.quote_name
+    return {
+        "sample": q(UsageSample._meta.db_table),
+        "row": q(UsageRow._meta.db_table),
+        "rollup": q(UsageRollup._meta.db_table),
+        "org": q(Organization._meta.db_table),
+        "org_services": q(Organization.services.through._meta.db_table),
+        "reseller": q(Reseller._meta.db_table),
+        "reseller_services": q(Reseller.services.through._meta.db_table),
+        "link": q(ResellerLink._meta.db_table),
+        "resource": q(Resource._meta.db_table),
+        "lim": q(ResourceLimit._meta.db_table),
+        "limit": q("limit"),
+    }
+
+
+# One row per organization and resource of each service enabled on it. Gauges take
+# the latest sample at or before the cut-off, counters the sum over (previous, cut-off].
+ORGANIZATION_ROWS = """
+INSERT INTO {row} (update_id, organization_id, resource_id, reseller_id, used, {limit})
+SELECT %(update)s, o.id, r.id, o.reseller_id,
+  CASE WHEN r.kind = 'gauge' THEN
+    COALESCE((SELECT s.value FROM {sample} s
+              WHERE s.organization_id = o.id AND s.resource_id = r.id
+                AND s.measured_at <= %(cutoff)s
+              ORDER BY s.measured_at DESC, s.id DESC LIMIT 1), 0)
+  ELSE
+    COALESCE((SELECT SUM(s.value) FROM {sample} s
+              WHERE s.organization_id = o.id AND s.resource_id = r.id
+                AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s), 0)
+  END,
+  l.{limit}
+FROM {org} o
+JOIN {org_services} os ON os.organization_id = o.id
+JOIN {resource} r ON r.service_id = os.service_id
+LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
+"""
+
+# Per reseller and resource: the usage of every organization below it (sub-resellers
+# included, through the closure table), its own limit, and what it allocated to its
+# own organizations and direct sub-resellers. Pairs come from its allocated services,
+# its limits and its organizations' usage, so none of them is left out.
+RESELLER_ROLLUPS = """
+INSERT INTO {rollup}
+  (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
+SELECT %(update)s, p.reseller_id, p.resource_id,
+  COALESCE(agg.used, 0),
+  rl.{limit},
+  COALESCE((SELECT SUM(l2.{limit}) FROM {lim} l2 JOIN {org} o2 ON o2.id = l2.organization_id
+            WHERE o2.reseller_id = p.reseller_id AND l2.resource_id = p.resource_id), 0)
+  + COALESCE((SELECT SUM(l3.{limit}) FROM {lim} l3 JOIN {reseller} c ON c.id = l3.reseller_id
+              WHERE c.parent_id = p.reseller_id AND l3.resource_id = p.resource_id), 0),
+  COALESCE(agg.n, 0)
+FROM (
+  SELECT rs.reseller_id, r.id AS resource_id
+    FROM {reseller_services} rs JOIN {resource} r ON r.service_id = rs.service_id
+  UNION
+  SELECT reseller_id, resource_id FROM {lim} WHERE reseller_id IS NOT NULL
+  UNION
+  SELECT DISTINCT k.ancestor_id, u.resource_id
+    FROM {row} u JOIN {link} k ON k.descendant_id = u.reseller_id
+   WHERE u.update_id = %(update)s
+) p
+LEFT JOIN {lim} rl ON rl.reseller_id = p.reseller_id AND rl.resource_id = p.resource_id
+LEFT JOIN (
+  SELECT k.ancestor_id AS reseller_id, u.resource_id, SUM(u.used) AS used, COUNT(*) AS n
+    FROM {row} u JOIN {link} k ON k.descendant_id = u.reseller_id
+   WHERE u.update_id = %(update)s
+   GROUP BY k.ancestor_id, u.resource_id
+) agg ON agg.reseller_id = p.reseller_id AND agg.resource_id = p.resource_id
+"""
+
+# The provider: every resource, its capacity, and what it sold (limits of the
+# resellers it added and of the organizations it added directly).
+PROVIDER_ROLLUPS = """
+INSERT INTO {rollup}
+  (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
+SELECT %(update)s, NULL, r.id,
+  COALESCE(agg.used, 0),
+  pl.{limit},
+  COALESCE((SELECT SUM(l2.{limit}) FROM {lim} l2 JOIN {reseller} c ON c.id = l2.reseller_id
+            WHERE c.parent_id IS NULL AND l2.resource_id = r.id), 0)
+  + COALESCE((SELECT SUM(l3.{limit}) FROM {lim} l3 JOIN {org} o3 ON o3.id = l3.organization_id
+              WHERE o3.reseller_id IS NULL AND l3.resource_id = r.id), 0),
+  COALESCE(agg.n, 0)
+FROM {resource} r
+LEFT JOIN {lim} pl
+  ON pl.resource_id = r.id AND pl.reseller_id IS NULL AND pl.organization_id IS NULL
+LEFT JOIN (
+  SELECT resource_id, SUM(used) AS used, COUNT(*) AS n FROM {row}
+   WHERE update_id = %(update)s GROUP BY resource_id
+) agg ON agg.resource_id = r.id
+"""
+
+
+def run_statement(template: str, **params) -> int:
+    """Runs one statement of this module; returns the rows it wrote."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {k: adapt(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(template.format(**_tables()), params)
+        return cursor.rowcount

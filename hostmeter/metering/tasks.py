@@ -1,0 +1,24 @@
+"""Background entry points for usage updates."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+from .services import UsageUpdateBusy, usage_update_run
+
+# Updates run one at a time (each depends on the previous cut-off); a second
+# one that finds the first still running tries again this much later.
+BUSY_RETRY = timedelta(seconds=30)
+
+
+@task()
+def usage_update_task(update_id: int) -> str:
+    """Runs one queued usage update; returns its final status."""
+    try:
+        return usage_update_run(update_id=update_id).status
+    except UsageUpdateBusy:
+        usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(
+            update_id=update_id
+        )
+        return "waiting"

@@ -1,0 +1,310 @@
+"""The provider, its service catalog, resellers, organizations and their limits."""
+
+import zoneinfo
+
+from croniter import croniter
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+from hostmeter.fields import QuantityField
+
+domain_validator = RegexValidator(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    "Enter a lower-case domain name such as example.com.",
+)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone (try Europe/Berlin or UTC).")
+
+
+def validate_cron(value: str) -> None:
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValidationError(
+            f"“{value}” is not a cron expression of five fields "
+            "(minute hour day-of-month month day-of-week), e.g. “0 2 * * *”."
+        )
+
+
+class Provider(models.Model):
+    """The hosting service provider running this panel: one row, its settings."""
+
+    class CsvDelimiter(models.TextChoices):
+        COMMA = ",", "Comma"
+        SEMICOLON = ";", "Semicolon"
+
+    name = models.CharField("name", max_length=200, default="Hosting provider")
+    time_zone = models.CharField(
+        "time zone", max_length=64, default="UTC", validators=[validate_time_zone]
+    )
+    usage_schedule = models.CharField(
+        "usage schedule",
+        max_length=100,
+        default="0 2 * * *",
+        validators=[validate_cron],
+        help_text="When usage updates run: a cron expression in the provider's time zone.",
+    )
+    csv_bom = models.BooleanField(
+        "CSV byte order mark", default=True, help_text="Lets spreadsheets read accents."
+    )
+    csv_delimiter = models.CharField(
+        "CSV delimiter", max_length=1, choices=CsvDelimiter.choices, default=CsvDelimiter.COMMA
+    )
+
+    class Meta:
+        verbose_name = "provider settings"
+        verbose_name_plural = "provider settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id=1),
+                name="%(app_label)s_%(class)s_single_row",
+                violation_error_message="There is only one provider.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @classmethod
+    def get(cls) -> "Provider":
+        provider, _ = cls.objects.get_or_create(pk=1)
+        return provider
+
+
+class Service(models.Model):
+    """A hosted capability the provider sells (Web hosting, Email, …)."""
+
+    code = models.SlugField("code", max_length=20, unique=True)
+    name = models.CharField("name", max_length=100)
+    position = models.PositiveSmallIntegerField("position", default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = "service"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def icon(self) -> str:
+        """Static path of the service's SVG icon."""
+        return f"tenancy/icons/{self.code}.svg"
+
+
+class Resource(models.Model):
+    """A metered quantity of a service, with its unit and kind."""
+
+    class Kind(models.TextChoices):
+        GAUGE = "gauge", "Gauge (level at a moment)"
+        COUNTER = "counter", "Counter (amount during the period)"
+
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="resources", verbose_name="service"
+    )
+    code = models.SlugField("code", max_length=40, unique=True)
+    name = models.CharField("name", max_length=100)
+    unit = models.CharField("unit", max_length=20, help_text="MB or count.")
+    kind = models.CharField("kind", max_length=10, choices=Kind.choices)
+    threshold_percent = models.DecimalField(
+        "threshold %",
+        max_digits=5,
+        decimal_places=2,
+        default=80,
+        validators=[MinValueValidator(0), MaxValueValidator(1000)],
+        help_text="Usage above this share of the limit is flagged.",
+    )
+    position = models.PositiveSmallIntegerField("position", default=0)
+
+    class Meta:
+        ordering = ["service__position", "position", "code"]
+        verbose_name = "resource"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+
+class Reseller(models.Model):
+    """A partner the provider has added; may itself have sub-resellers."""
+
+    name = models.CharField("name", max_length=200)
+    domain = models.CharField(
+        "domain", max_length=253, unique=True, validators=[domain_validator]
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name="parent reseller",
+        help_text="Empty: added by the provider.",
+    )
+    contact_name = models.CharField("contact name", max_length=200, blank=True)
+    contact_email = models.EmailField("contact email", blank=True)
+    services = models.ManyToManyField(
+        Service, blank=True, related_name="resellers", verbose_name="allocated services"
+    )
+    is_suspended = models.BooleanField("suspended", default=False)
+    created_at = models.DateTimeField("added", auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "reseller"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")),
+                name="%(app_label)s_%(class)s_not_own_parent",
+                violation_error_message="A reseller cannot be its own parent.",
+            )
+        ]
+        indexes = [models.Index(fields=["parent"], name="tenancy_reseller_parent_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        super().clean()
+        self.domain = (self.domain or "").strip().lower()
+        seen = {self.pk} if self.pk else set()
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk in seen:
+                raise ValidationError({"parent": "A reseller cannot be its own ancestor."})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+
+
+class ResellerLink(models.Model):
+    """Closure of the reseller tree: every (ancestor, descendant) pair, self included.
+
+    Rebuilt by tenancy.services whenever the tree changes; lets a roll-up of a
+    reseller take its sub-resellers' organizations in one SQL join.
+    """
+
+    ancestor = models.ForeignKey(
+        Reseller, on_delete=models.CASCADE, related_name="+", verbose_name="ancestor"
+    )
+    descendant = models.ForeignKey(
+        Reseller, on_delete=models.CASCADE, related_name="+", verbose_name="descendant"
+    )
+    depth = models.PositiveSmallIntegerField("depth")
+
+    class Meta:
+        verbose_name = "reseller link"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ancestor", "descendant"], name="%(app_label)s_%(class)s_unique_pair"
+            )
+        ]
+        indexes = [models.Index(fields=["descendant"], name="tenancy_link_descendant_idx")]
+
+
+class Organization(models.Model):
+    """A customer with its hosted site, added by a reseller or by the provider directly."""
+
+    name = models.CharField("name", max_length=200)
+    domain = models.CharField(
+        "domain", max_length=253, unique=True, validators=[domain_validator]
+    )
+    reseller = models.ForeignKey(
+        Reseller,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organizations",
+        verbose_name="reseller",
+        help_text="Empty: added by the provider directly.",
+    )
+    services = models.ManyToManyField(
+        Service, blank=True, related_name="organizations", verbose_name="enabled services"
+    )
+    is_suspended = models.BooleanField("suspended", default=False)
+    created_at = models.DateTimeField("added", auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "organization"
+        indexes = [models.Index(fields=["reseller"], name="tenancy_org_reseller_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        super().clean()
+        self.domain = (self.domain or "").strip().lower()
+
+
+class ResourceLimit(models.Model):
+    """A limit on a resource: the provider's capacity, or one allocated to a reseller
+    or an organization. Neither reseller nor organization set: the provider's."""
+
+    resource = models.ForeignKey(
+        Resource, on_delete=models.CASCADE, related_name="limits", verbose_name="resource"
+    )
+    reseller = models.ForeignKey(
+        Reseller,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="limits",
+        verbose_name="reseller",
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="limits",
+        verbose_name="organization",
+    )
+    limit = QuantityField("limit", validators=[MinValueValidator(0)])
+
+    class Meta:
+        verbose_name = "resource limit"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reseller__isnull=True) | Q(organization__isnull=True),
+                name="%(app_label)s_%(class)s_one_holder",
+                violation_error_message="A limit belongs to a reseller or an organization, "
+                "not both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(limit__gte=0),
+                name="%(app_label)s_%(class)s_not_negative",
+                violation_error_message="A limit cannot be negative.",
+            ),
+            models.UniqueConstraint(
+                fields=["resource"],
+                condition=Q(reseller__isnull=True, organization__isnull=True),
+                name="%(app_label)s_%(class)s_unique_provider",
+                violation_error_message="The provider already has a limit for this resource.",
+            ),
+            models.UniqueConstraint(
+                fields=["reseller", "resource"],
+                condition=Q(reseller__isnull=False),
+                name="%(app_label)s_%(class)s_unique_reseller",
+                violation_error_message="This reseller already has a limit for this resource.",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "resource"],
+                condition=Q(organization__isnull=False),
+                name="%(app_label)s_%(class)s_unique_organization",
+                violation_error_message="This organization already has a limit for this "
+                "resource.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        holder = self.reseller or self.organization or "provider"
+        return f"{holder}: {self.resource} ≤ {self.limit}"

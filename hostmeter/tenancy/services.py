@@ -1,0 +1,98 @@
+"""Functions that change the customer base: resellers, organizations, limits."""
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Organization, Reseller, ResellerLink, Resource, ResourceLimit, Service
+
+
+def reseller_links_rebuild() -> int:
+    """Rewrites the closure of the reseller tree; returns the number of links.
+
+    The tree holds thousands of resellers, not millions, so walking it in
+    memory is cheap and keeps the SQL the same on SQLite and PostgreSQL.
+    """
+    parents = dict(Reseller.objects.values_list("id", "parent_id"))
+    links = []
+    for reseller_id in parents:
+        depth, ancestor, seen = 0, reseller_id, set()
+        while ancestor is not None and ancestor not in seen:
+            seen.add(ancestor)
+            links.append(ResellerLink(ancestor_id=ancestor, descendant_id=reseller_id, depth=depth))
+            ancestor, depth = parents.get(ancestor), depth + 1
+    with transaction.atomic():
+        ResellerLink.objects.all().delete()
+        ResellerLink.objects.bulk_create(links, batch_size=5000)
+    return len(links)
+
+
+def _set_services(obj, services: Iterable[str] | None) -> None:
+    if services is None:
+        return
+    codes = set(services)
+    found = list(Service.objects.filter(code__in=codes))
+    if unknown := codes - {s.code for s in found}:
+        raise ValidationError({"services": f"Unknown service code(s): {', '.join(sorted(unknown))}"})
+    obj.services.set(found)
+
+
+@transaction.atomic
+def reseller_save(
+    *,
+    reseller: Reseller | None = None,
+    name: str,
+    domain: str,
+    parent: Reseller | None = None,
+    services: Iterable[str] | None = None,
+    contact_name: str = "",
+    contact_email: str = "",
+) -> Reseller:
+    """Creates a reseller, or updates the one given; keeps the tree closure current."""
+    reseller = reseller or Reseller()
+    old_parent = reseller.parent_id if reseller.pk else object()
+    reseller.name, reseller.domain, reseller.parent = name, domain, parent
+    reseller.contact_name, reseller.contact_email = contact_name, contact_email
+    reseller.full_clean()
+    reseller.save()
+    _set_services(reseller, services)
+    if reseller.parent_id != old_parent:
+        reseller_links_rebuild()
+    return reseller
+
+
+@transaction.atomic
+def organization_save(
+    *,
+    organization: Organization | None = None,
+    name: str,
+    domain: str,
+    reseller: Reseller | None = None,
+    services: Iterable[str] | None = None,
+) -> Organization:
+    """Creates an organization, or updates the one given."""
+    organization = organization or Organization()
+    organization.name, organization.domain, organization.reseller = name, domain, reseller
+    organization.full_clean()
+    organization.save()
+    _set_services(organization, services)
+    return organization
+
+
+def limit_set(
+    *,
+    resource: Resource,
+    limit: Decimal,
+    reseller: Reseller | None = None,
+    organization: Organization | None = None,
+) -> ResourceLimit:
+    """Sets the provider's (neither holder given), a reseller's or an organization's limit."""
+    obj = ResourceLimit.objects.filter(
+        resource=resource, reseller=reseller, organization=organization
+    ).first() or ResourceLimit(resource=resource, reseller=reseller, organization=organization)
+    obj.limit = limit
+    obj.full_clean(validate_constraints=False)
+    obj.save()
+    return obj
