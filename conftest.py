@@ -10,6 +10,11 @@ from hostmeter.tests.factories import (  # noqa: F401  (fixtures re-exported)
 )
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def resources(db):
     from hostmeter.tenancy.models import Resource

@@ -30,4 +30,3 @@ class HostmeterAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return request.user.is_active and _may_use_admin(request.user)
-

@@ -7,6 +7,7 @@ from django.db.models import Q
 from hostmeter.fields import QuantityField
 from hostmeter.tenancy.models import Organization, Reseller, Resource
 
+
 class UsageSample(models.Model):
     """One measured value of a resource for an organization. Append-only."""
 
@@ -138,6 +139,9 @@ class UsageRow(models.Model):
             models.Index(fields=["update", "reseller"], name="metering_row_reseller_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.resource_id} in {self.update_id}: {self.used}"
+
 
 class UsageRollup(models.Model):
     """Usage summed for a reseller (sub-resellers included) or, with no reseller,
@@ -181,6 +185,10 @@ class UsageRollup(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        holder = self.reseller_id or "provider"
+        return f"{holder}/{self.resource_id} in {self.update_id}: {self.used}"
+
     @property
     def available(self):
         return None if self.limit is None else self.limit - self.allocated
@@ -199,3 +207,6 @@ class LogCursor(models.Model):
 
     class Meta:
         verbose_name = "access log position"
+
+    def __str__(self) -> str:
+        return f"{self.path} @ {self.offset}"

@@ -18,7 +18,5 @@ def usage_update_task(update_id: int) -> str:
     try:
         return usage_update_run(update_id=update_id).status
     except UsageUpdateBusy:
-        usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(
-            update_id=update_id
-        )
+        usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(update_id=update_id)
         return "waiting"

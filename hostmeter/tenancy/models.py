@@ -16,6 +16,14 @@ domain_validator = RegexValidator(
 )
 
 
+class DomainNormalizingMixin:
+    """Domains are compared lower-case and without surrounding blanks."""
+
+    def clean_fields(self, exclude=None):
+        self.domain = (self.domain or "").strip().lower()
+        super().clean_fields(exclude=exclude)
+
+
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"“{value}” is not a known time zone (try Europe/Berlin or UTC).")
@@ -134,13 +142,11 @@ class Resource(models.Model):
         return f"{self.name} ({self.unit})"
 
 
-class Reseller(models.Model):
+class Reseller(DomainNormalizingMixin, models.Model):
     """A partner the provider has added; may itself have sub-resellers."""
 
     name = models.CharField("name", max_length=200)
-    domain = models.CharField(
-        "domain", max_length=253, unique=True, validators=[domain_validator]
-    )
+    domain = models.CharField("domain", max_length=253, unique=True, validators=[domain_validator])
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -175,7 +181,6 @@ class Reseller(models.Model):
 
     def clean(self):
         super().clean()
-        self.domain = (self.domain or "").strip().lower()
         seen = {self.pk} if self.pk else set()
         ancestor = self.parent
         while ancestor is not None:
@@ -209,14 +214,15 @@ class ResellerLink(models.Model):
         ]
         indexes = [models.Index(fields=["descendant"], name="tenancy_link_descendant_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.ancestor_id} ⊇ {self.descendant_id} ({self.depth})"
 
-class Organization(models.Model):
+
+class Organization(DomainNormalizingMixin, models.Model):
     """A customer with its hosted site, added by a reseller or by the provider directly."""
 
     name = models.CharField("name", max_length=200)
-    domain = models.CharField(
-        "domain", max_length=253, unique=True, validators=[domain_validator]
-    )
+    domain = models.CharField("domain", max_length=253, unique=True, validators=[domain_validator])
     reseller = models.ForeignKey(
         Reseller,
         on_delete=models.PROTECT,
@@ -239,10 +245,6 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self):
-        super().clean()
-        self.domain = (self.domain or "").strip().lower()
 
 
 class ResourceLimit(models.Model):
@@ -300,8 +302,7 @@ class ResourceLimit(models.Model):
                 fields=["organization", "resource"],
                 condition=Q(organization__isnull=False),
                 name="%(app_label)s_%(class)s_unique_organization",
-                violation_error_message="This organization already has a limit for this "
-                "resource.",
+                violation_error_message="This organization already has a limit for this resource.",
             ),
         ]
 

@@ -35,7 +35,9 @@ def _set_services(obj, services: Iterable[str] | None) -> None:
     codes = set(services)
     found = list(Service.objects.filter(code__in=codes))
     if unknown := codes - {s.code for s in found}:
-        raise ValidationError({"services": f"Unknown service code(s): {', '.join(sorted(unknown))}"})
+        raise ValidationError(
+            {"services": f"Unknown service code(s): {', '.join(sorted(unknown))}"}
+        )
     obj.services.set(found)
 
 

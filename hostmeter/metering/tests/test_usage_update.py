@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from hostmeter.fields import to_thousandths
 from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
 from hostmeter.metering.services import (
     UsageUpdateError,
@@ -14,7 +15,6 @@ from hostmeter.metering.services import (
     usage_update_request,
     usage_update_run,
 )
-from hostmeter.fields import to_thousandths
 from hostmeter.tenancy.services import limit_set
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 
@@ -46,18 +46,21 @@ def expected_used(samples, org, resource, cutoff, previous):
     if resource.kind == "gauge":
         before = [(at, v) for at, v in mine if at <= cutoff]
         return max(before, key=lambda p: p[0])[1] if before else Decimal(0)
-    return sum((v for at, v in mine if (previous is None or at > previous) and at <= cutoff),
-               Decimal(0))
+    return sum(
+        (v for at, v in mine if (previous is None or at > previous) and at <= cutoff), Decimal(0)
+    )
 
 
 def test_gauge_takes_latest_sample_at_or_before_cutoff(resources, t0):
     org = OrganizationFactory(services=["web"])
     disk = resources["disk_space"]
-    store([
-        (org, disk, t0 - timedelta(hours=5), Decimal("10"), "a"),
-        (org, disk, t0, Decimal("12.345"), "a"),  # exactly at the cut-off: counts
-        (org, disk, t0 + timedelta(seconds=1), Decimal("99"), "a"),  # after: does not
-    ])
+    store(
+        [
+            (org, disk, t0 - timedelta(hours=5), Decimal("10"), "a"),
+            (org, disk, t0, Decimal("12.345"), "a"),  # exactly at the cut-off: counts
+            (org, disk, t0 + timedelta(seconds=1), Decimal("99"), "a"),  # after: does not
+        ]
+    )
     update = run(t0)
     assert update.status == UsageUpdate.Status.SUCCEEDED
     assert rows_of(update)[(org.pk, disk.pk)] == Decimal("12.345")
@@ -67,13 +70,15 @@ def test_counter_sums_window_after_previous_cutoff(resources, t0):
     org = OrganizationFactory(services=["web"])
     bw = resources["bandwidth"]
     day = timedelta(days=1)
-    store([
-        (org, bw, t0 - timedelta(hours=1), Decimal("1.5"), "log"),
-        (org, bw, t0, Decimal("2"), "log"),  # on the first cut-off: first window
-        (org, bw, t0 + timedelta(hours=3), Decimal("4.001"), "log"),
-        (org, bw, t0 + day, Decimal("0.999"), "log"),  # on the second cut-off: second window
-        (org, bw, t0 + day + timedelta(seconds=1), Decimal("100"), "log"),  # neither
-    ])
+    store(
+        [
+            (org, bw, t0 - timedelta(hours=1), Decimal("1.5"), "log"),
+            (org, bw, t0, Decimal("2"), "log"),  # on the first cut-off: first window
+            (org, bw, t0 + timedelta(hours=3), Decimal("4.001"), "log"),
+            (org, bw, t0 + day, Decimal("0.999"), "log"),  # on the second cut-off: second window
+            (org, bw, t0 + day + timedelta(seconds=1), Decimal("100"), "log"),  # neither
+        ]
+    )
     first, second = run(t0), run(t0 + day)
     assert rows_of(first)[(org.pk, bw.pk)] == Decimal("3.5")
     assert rows_of(second)[(org.pk, bw.pk)] == Decimal("5.000")
@@ -86,11 +91,18 @@ def test_every_enabled_resource_gets_a_row_and_limits_are_frozen(resources, t0):
     update = run(t0)
     rows = UsageRow.objects.filter(update=update, organization=org)
     assert {r.resource.code for r in rows} == {
-        "disk_space", "bandwidth", "mailboxes", "mail_storage", "emails_sent"
+        "disk_space",
+        "bandwidth",
+        "mailboxes",
+        "mail_storage",
+        "emails_sent",
     }
     assert {r.resource.code: r.limit for r in rows}["mailboxes"] == Decimal("25")
     limit_set(resource=resources["mailboxes"], limit=Decimal("50"), organization=org)
-    assert UsageRow.objects.get(update=update, organization=org, resource__code="mailboxes").limit == 25
+    assert (
+        UsageRow.objects.get(update=update, organization=org, resource__code="mailboxes").limit
+        == 25
+    )
 
 
 def test_random_timelines_match_reference(resources, t0):
@@ -103,7 +115,9 @@ def test_random_timelines_match_reference(resources, t0):
         OrganizationFactory(reseller=rnd.choice(owners), services=["web", "mail", "db"])
         for _ in range(12)
     ]
-    res = [resources[c] for c in ("disk_space", "bandwidth", "mailboxes", "emails_sent", "db_storage")]
+    res = [
+        resources[c] for c in ("disk_space", "bandwidth", "mailboxes", "emails_sent", "db_storage")
+    ]
     samples = []
     for org in orgs:
         for r in res:
@@ -126,15 +140,15 @@ def test_random_timelines_match_reference(resources, t0):
         for org in orgs:
             for r in res:
                 assert got[(org.pk, r.pk)] == expected_used(samples, org, r, cutoff, previous), (
-                    org, r.code, cutoff
+                    org,
+                    r.code,
+                    cutoff,
                 )
         # roll-ups: parent includes its sub-reseller's organizations
         for reseller in (parent, child):
             below = {reseller.pk} | ({child.pk} if reseller == parent else set())
             for r in res:
-                want = sum(
-                    (got[(o.pk, r.pk)] for o in orgs if o.reseller_id in below), Decimal(0)
-                )
+                want = sum((got[(o.pk, r.pk)] for o in orgs if o.reseller_id in below), Decimal(0))
                 rollup = UsageRollup.objects.get(update=update, reseller=reseller, resource=r)
                 assert rollup.used == want
         for r in res:
@@ -157,7 +171,9 @@ def test_rollup_limit_allocated_and_sold(resources, t0):
     limit_set(resource=disk, limit=Decimal("200"), organization=own)
     limit_set(resource=disk, limit=Decimal("100"), organization=subs_org)
     limit_set(resource=disk, limit=Decimal("50"), organization=direct)
-    store([(o, disk, t0, Decimal(v), "x") for o, v in ((own, "20"), (subs_org, "30"), (direct, "5"))])
+    store(
+        [(o, disk, t0, Decimal(v), "x") for o, v in ((own, "20"), (subs_org, "30"), (direct, "5"))]
+    )
     update = run(t0)
     top_r = UsageRollup.objects.get(update=update, reseller=top, resource=disk)
     assert (top_r.used, top_r.limit, top_r.allocated, top_r.available) == (50, 3000, 1200, 1800)

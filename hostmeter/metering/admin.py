@@ -1,0 +1,61 @@
+"""Usage data in the admin: to look at, never to edit (samples and updates are frozen)."""
+
+from django.contrib import admin
+
+from .models import LogCursor, UsageRollup, UsageRow, UsageSample, UsageUpdate
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UsageUpdate)
+class UsageUpdateAdmin(ReadOnlyAdmin):
+    list_display = [
+        "cutoff",
+        "status",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "organizations_count",
+        "rows_count",
+    ]
+    list_filter = ["status", "trigger"]
+    date_hierarchy = "cutoff"
+
+
+@admin.register(UsageSample)
+class UsageSampleAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "resource", "measured_at", "value", "source"]
+    list_filter = ["resource", "source"]
+    search_fields = ["organization__domain"]
+    list_select_related = ["organization", "resource"]
+    show_full_result_count = False  # COUNT(*) of a large sample table is slow
+
+
+@admin.register(UsageRow)
+class UsageRowAdmin(ReadOnlyAdmin):
+    list_display = ["update", "organization", "resource", "used", "limit"]
+    list_filter = ["resource"]
+    search_fields = ["organization__domain"]
+    list_select_related = ["update", "organization", "resource"]
+    show_full_result_count = False
+
+
+@admin.register(UsageRollup)
+class UsageRollupAdmin(ReadOnlyAdmin):
+    list_display = ["update", "reseller", "resource", "used", "limit", "allocated"]
+    list_filter = ["resource"]
+    list_select_related = ["update", "reseller", "resource"]
+
+
+@admin.register(LogCursor)
+class LogCursorAdmin(ReadOnlyAdmin):
+    list_display = ["path", "offset", "updated_at"]

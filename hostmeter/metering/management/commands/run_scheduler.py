@@ -1,0 +1,44 @@
+"""The scheduler: queues usage updates when the provider's schedule says they are due."""
+
+import logging
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from hostmeter.metering.services import usage_schedule_tick
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Queue usage updates when due. Safe to run on several hosts at once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Look once, then exit.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=settings.HOSTMETER["SCHEDULER_INTERVAL_SECONDS"],
+            help="Seconds between looks at the schedule.",
+        )
+
+    def handle(self, *args, once=False, interval=30.0, **options):
+        stop = threading.Event()
+        if not once:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            log.info("Scheduler started; looking every %s s", interval)
+        while True:
+            close_old_connections()
+            try:
+                if update := usage_schedule_tick():
+                    self.stdout.write(f"Queued the usage update as of {update.cutoff.isoformat()}")
+            except Exception:  # a database hiccup must not end the scheduler
+                log.exception("Scheduler tick failed")
+                if once:
+                    raise
+            if once or stop.wait(interval):
+                break

@@ -1,0 +1,114 @@
+"""The customer base in the admin; Systems and Operations edit it, through the services."""
+
+from django.contrib import admin
+
+from hostmeter.accounts.levels import Action, user_can
+
+from .models import Organization, Provider, Reseller, Resource, ResourceLimit, Service
+from .services import reseller_links_rebuild
+
+
+class TenancyEditMixin:
+    """Editing is for the levels that manage tenancy; others (if let in) only look."""
+
+    def _may_edit(self, request) -> bool:
+        return user_can(request.user, Action.MANAGE_TENANCY)
+
+    def has_add_permission(self, request, *args):
+        return self._may_edit(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+
+class LimitInline(admin.TabularInline):
+    model = ResourceLimit
+    extra = 0
+    fields = ["resource", "limit"]
+    autocomplete_fields = ["resource"]
+
+
+class ResellerLimitInline(TenancyEditMixin, LimitInline):
+    fk_name = "reseller"
+    exclude = ["organization"]
+
+
+class OrganizationLimitInline(TenancyEditMixin, LimitInline):
+    fk_name = "organization"
+    exclude = ["reseller"]
+
+
+@admin.register(Reseller)
+class ResellerAdmin(TenancyEditMixin, admin.ModelAdmin):
+    list_display = ["name", "domain", "parent", "is_suspended", "created_at"]
+    list_filter = ["is_suspended", "services"]
+    search_fields = ["name", "domain"]
+    autocomplete_fields = ["parent"]
+    filter_horizontal = ["services"]
+    inlines = [ResellerLimitInline]
+    list_select_related = ["parent"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "parent" in form.changed_data or not change:
+            reseller_links_rebuild()  # Reseller.clean() already refused cycles
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        reseller_links_rebuild()
+
+
+@admin.register(Organization)
+class OrganizationAdmin(TenancyEditMixin, admin.ModelAdmin):
+    list_display = ["name", "domain", "reseller", "is_suspended", "created_at"]
+    list_filter = ["is_suspended", "services"]
+    search_fields = ["name", "domain"]
+    autocomplete_fields = ["reseller"]
+    filter_horizontal = ["services"]
+    inlines = [OrganizationLimitInline]
+    list_select_related = ["reseller"]
+
+
+@admin.register(ResourceLimit)
+class ResourceLimitAdmin(TenancyEditMixin, admin.ModelAdmin):
+    list_display = ["resource", "reseller", "organization", "limit"]
+    list_filter = ["resource"]
+    search_fields = ["reseller__domain", "organization__domain", "resource__code"]
+    autocomplete_fields = ["resource", "reseller", "organization"]
+    list_select_related = ["resource", "reseller", "organization"]
+
+
+class SystemsOnlyMixin:
+    def has_change_permission(self, request, obj=None):
+        return user_can(request.user, Action.MANAGE_SCHEDULE)
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Provider)
+class ProviderAdmin(SystemsOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "time_zone", "usage_schedule", "csv_delimiter", "csv_bom"]
+
+
+@admin.register(Service)
+class ServiceAdmin(SystemsOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "code", "position"]
+    search_fields = ["name", "code"]
+    readonly_fields = ["code"]
+
+
+@admin.register(Resource)
+class ResourceAdmin(SystemsOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "code", "service", "unit", "kind", "threshold_percent"]
+    list_filter = ["service", "kind"]
+    search_fields = ["name", "code"]
+
+    def has_add_permission(self, request, *args):  # the provider can add resources later
+        return user_can(request.user, Action.MANAGE_SCHEDULE)
