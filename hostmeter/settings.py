@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "hostmeter.accounts",
     "hostmeter.tenancy",
     "hostmeter.metering",
+    "hostmeter.reports",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "hostmeter.middleware.ViewerTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "hostmeter.urls"
@@ -74,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hostmeter.reports.context_processors.navigation",
             ],
         },
     },
@@ -105,6 +108,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -113,6 +117,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 MEDIA_ROOT = Path(os.environ.get("HOSTMETER_MEDIA_ROOT", DATA_DIR / "files"))
 STORAGES = {
@@ -135,6 +140,8 @@ HOSTMETER = {
     "ACCESS_LOGS": [p for p in os.environ.get("HOSTMETER_ACCESS_LOGS", "").split(",") if p],
     # A usage update still "running" this long after it started lost its worker.
     "UPDATE_LEASE_SECONDS": int(os.environ.get("HOSTMETER_UPDATE_LEASE_SECONDS", "3600")),
+    # A report "generating" without a heartbeat for this long lost its worker.
+    "REPORT_LEASE_SECONDS": int(os.environ.get("HOSTMETER_REPORT_LEASE_SECONDS", "60")),
     # How often the scheduler looks at the schedule.
     "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("HOSTMETER_SCHEDULER_INTERVAL", "30")),
 }

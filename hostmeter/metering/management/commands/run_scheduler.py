@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from hostmeter.housekeeping import housekeeping_run
 from hostmeter.metering.services import usage_schedule_tick
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         while True:
             close_old_connections()
             try:
+                housekeeping_run()
                 if update := usage_schedule_tick():
                     self.stdout.write(f"Queued the usage update as of {update.cutoff.isoformat()}")
             except Exception:  # a database hiccup must not end the scheduler

@@ -1,0 +1,228 @@
+"""What a report holds: one column definition per report kind, and the SQL that yields
+its rows already formatted as text, so that writers only move bytes.
+
+The same definitions give the CSV file (streamed by the database where it can), the
+XLSX file and the column list shown on the export reports tab.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
+from hostmeter.tenancy.models import Organization, Reseller, ResellerLink, Resource, Service
+
+from .models import Report
+
+TEXT, NUMBER, TIME = "text", "number", "time"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    sql: str
+    kind: str = TEXT
+
+
+# Dialect pieces: thousandths as a decimal text, a guard for spreadsheet formulas.
+# Every query runs with parameters, so a literal % is written %%.
+def _dialect() -> dict[str, str]:
+    if connection.vendor == "postgresql":
+        return {
+            "qty": "(({x}) / 1000)::text || '.' || lpad((({x}) %% 1000)::text, 3, '0')",
+            "tenths": "(({x}) / 10)::text || '.' || (({x}) %% 10)::text",
+            "tab": "chr(9)",
+            "cr": "chr(13)",
+            "lf": "chr(10)",
+        }
+    return {
+        "qty": "printf('%%d.%%03d', ({x}) / 1000, ({x}) %% 1000)",
+        "tenths": "printf('%%d.%%d', ({x}) / 10, ({x}) %% 10)",
+        "tab": "char(9)",
+        "cr": "char(13)",
+        "lf": "char(10)",
+    }
+
+
+def qty(expr: str) -> str:
+    """Whole thousandths → "12.500" (or "-0.500"); NULL stays NULL (an empty cell)."""
+    fmt = _dialect()["qty"]
+    return (
+        f"CASE WHEN ({expr}) < 0 THEN '-' || {fmt.format(x=f'-({expr})')} "
+        f"ELSE {fmt.format(x=expr)} END"
+    )
+
+
+def percent(used: str, limit: str) -> str:
+    """used ÷ limit as a percentage with one decimal, rounded half up; NULL without a limit."""
+    tenths = f"(({used}) * 1000 + ({limit}) / 2) / ({limit})"
+    return f"CASE WHEN ({limit}) > 0 THEN {_dialect()['tenths'].format(x=tenths)} END"
+
+
+def text(expr: str) -> str:
+    """A text cell: line breaks folded to spaces, and a leading = + - @ tab or CR
+    neutralised with an apostrophe so spreadsheets never run it as a formula."""
+    d = _dialect()
+    clean = f"REPLACE(REPLACE({expr}, {d['cr']}, ' '), {d['lf']}, ' ')"
+    return (
+        f"CASE WHEN substr({expr}, 1, 1) IN ('=', '+', '-', '@', {d['tab']}, {d['cr']}) "
+        f"THEN '''' || {clean} ELSE {clean} END"
+    )
+
+
+def _q(model_or_name) -> str:
+    name = model_or_name if isinstance(model_or_name, str) else model_or_name._meta.db_table
+    return connection.ops.quote_name(name)
+
+
+def _resources() -> list[Resource]:
+    return list(
+        Resource.objects.select_related("service").order_by("service__position", "position")
+    )
+
+
+def _pivot(resources: list[Resource], alias: str) -> list[Column]:
+    """A used and a limit column per resource, from rows grouped by record."""
+    limit = _q("limit")
+    cols = []
+    for r in resources:
+        unit = f" ({r.unit})" if r.unit != "count" else ""
+        cols.append(
+            Column(
+                f"{r.name} used{unit}",
+                qty(f"MAX(CASE WHEN {alias}.resource_id = {int(r.pk)} THEN {alias}.used END)"),
+                NUMBER,
+            )
+        )
+        cols.append(
+            Column(
+                f"{r.name} limit{unit}",
+                qty(f"MAX(CASE WHEN {alias}.resource_id = {int(r.pk)} THEN {alias}.{limit} END)"),
+                NUMBER,
+            )
+        )
+    return cols
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    columns: list[Column]
+    sql: str  # SELECT … with named %(…)s parameters
+    count_sql: str
+    params: dict
+
+
+AS_OF = Column("Usage as of", "%(as_of)s", TIME)
+
+
+def report_query(*, report: Report) -> ReportQuery:
+    """The columns and SQL of a report's rows (every row of its subject, in order)."""
+    update: UsageUpdate = report.update
+    params = {"update": update.pk, "as_of": _as_of(update)}
+    builder = {
+        Report.Kind.RESELLER: _organizations_query,
+        Report.Kind.ORGANIZATION: _organizations_query,
+        Report.Kind.ORGANIZATIONS: _organizations_query,
+        Report.Kind.RESELLERS: _resellers_query,
+        Report.Kind.SUMMARY: _summary_query,
+    }[report.kind]
+    return builder(report, params)
+
+
+def _as_of(update: UsageUpdate) -> str:
+    from hostmeter.tenancy.models import Provider
+
+    return update.cutoff.astimezone(Provider.get().zone).isoformat()
+
+
+def _organizations_query(report: Report, params: dict) -> ReportQuery:
+    """One row per organization, as frozen in the update (its reseller at that time)."""
+    columns = [
+        AS_OF,
+        Column("Organization", text("o.name")),
+        Column("Domain", text("o.domain")),
+        Column("Reseller", f"COALESCE({text('rs.name')}, 'direct')"),
+        Column("Reseller domain", text("rs.domain")),
+        *_pivot(_resources(), "u"),
+    ]
+    where = "u.update_id = %(update)s"
+    if report.kind == Report.Kind.RESELLER:
+        where += (
+            f" AND u.reseller_id IN (SELECT descendant_id FROM {_q(ResellerLink)}"
+            " WHERE ancestor_id = %(subject)s)"
+        )
+        params["subject"] = report.reseller_id
+    elif report.kind == Report.Kind.ORGANIZATION:
+        where += " AND u.organization_id = %(subject)s"
+        params["subject"] = report.organization_id
+    source = (
+        f"FROM {_q(UsageRow)} u JOIN {_q(Organization)} o ON o.id = u.organization_id "
+        f"LEFT JOIN {_q(Reseller)} rs ON rs.id = u.reseller_id WHERE {where}"
+    )
+    select = ", ".join(c.sql for c in columns)
+    return ReportQuery(
+        columns=columns,
+        sql=f"SELECT {select} {source} "
+        "GROUP BY u.organization_id, o.name, o.domain, rs.name, rs.domain "
+        "ORDER BY o.name, u.organization_id",
+        count_sql=f"SELECT COUNT(DISTINCT u.organization_id) {source}",
+        params=params,
+    )
+
+
+def _resellers_query(report: Report, params: dict) -> ReportQuery:
+    """One row per reseller: its roll-up (sub-resellers included) per resource."""
+    columns = [
+        AS_OF,
+        Column("Reseller", text("rs.name")),
+        Column("Domain", text("rs.domain")),
+        Column("Parent reseller", text("parent.name")),
+        Column(
+            "Organizations",
+            "CAST(MAX(g.organizations_count) AS TEXT)",
+            NUMBER,
+        ),
+        *_pivot(_resources(), "g"),
+    ]
+    source = (
+        f"FROM {_q(UsageRollup)} g JOIN {_q(Reseller)} rs ON rs.id = g.reseller_id "
+        f"LEFT JOIN {_q(Reseller)} parent ON parent.id = rs.parent_id "
+        "WHERE g.update_id = %(update)s"
+    )
+    select = ", ".join(c.sql for c in columns)
+    return ReportQuery(
+        columns=columns,
+        sql=f"SELECT {select} {source} GROUP BY g.reseller_id, rs.name, rs.domain, parent.name "
+        "ORDER BY rs.name, g.reseller_id",
+        count_sql=f"SELECT COUNT(DISTINCT g.reseller_id) {source}",
+        params=params,
+    )
+
+
+def _summary_query(report: Report, params: dict) -> ReportQuery:
+    """One row per resource: the provider's limit, sold, available, used and usage %."""
+    limit = _q("limit")
+    columns = [
+        AS_OF,
+        Column("Service", text("s.name")),
+        Column("Resource", text("r.name")),
+        Column("Unit", "r.unit"),
+        Column("Limit", qty(f"g.{limit}"), NUMBER),
+        Column("Sold", qty("g.allocated"), NUMBER),
+        Column("Available", qty(f"g.{limit} - g.allocated"), NUMBER),
+        Column("Used", qty("g.used"), NUMBER),
+        Column("Usage %", percent("g.used", f"g.{limit}"), NUMBER),
+        Column("Organizations using it", "CAST(g.organizations_count AS TEXT)", NUMBER),
+    ]
+    source = (
+        f"FROM {_q(UsageRollup)} g JOIN {_q(Resource)} r ON r.id = g.resource_id "
+        f"JOIN {_q(Service)} s ON s.id = r.service_id "
+        "WHERE g.update_id = %(update)s AND g.reseller_id IS NULL"
+    )
+    select = ", ".join(c.sql for c in columns)
+    return ReportQuery(
+        columns=columns,
+        sql=f"SELECT {select} {source} ORDER BY s.position, r.position, r.id",
+        count_sql=f"SELECT COUNT(*) {source}",
+        params=params,
+    )

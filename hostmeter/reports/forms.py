@@ -1,0 +1,48 @@
+"""Forms of the Usage pages."""
+
+import zoneinfo
+from datetime import datetime
+
+from cron_descriptor import Options, get_description
+from django import forms
+from django.utils import timezone
+
+from hostmeter.metering.services import usage_schedule_next
+from hostmeter.tenancy.models import Provider
+
+ZONES = sorted(zoneinfo.available_timezones())
+
+
+def describe_cron(expression: str) -> str:
+    """The cron expression in words, 24-hour clock: "At 02:00"."""
+    options = Options()
+    options.use_24hour_time_format = True
+    options.verbose = True
+    return get_description(expression, options)
+
+
+class UsageScheduleForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=[(z, z.replace("_", " ")) for z in ZONES]
+    )
+
+    class Meta:
+        model = Provider
+        fields = ["usage_schedule", "time_zone"]
+        labels = {"usage_schedule": "Cron expression"}
+        help_texts = {
+            "usage_schedule": "Five fields: minute, hour, day of month, month, day of week. "
+            "“0 2 * * *” is every day at 02:00."
+        }
+
+    def _current(self) -> Provider:
+        if self.is_bound and self.is_valid():
+            return self.instance
+        return Provider.objects.get(pk=self.instance.pk) if self.instance.pk else self.instance
+
+    def describe(self) -> str:
+        provider = self._current()
+        return f"{describe_cron(provider.usage_schedule)} ({provider.time_zone})"
+
+    def next_runs(self) -> list[datetime]:
+        return usage_schedule_next(provider=self._current(), now=timezone.now(), count=5)

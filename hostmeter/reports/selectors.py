@@ -1,0 +1,429 @@
+"""Functions that read what the Usage pages show."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
+from hostmeter.metering.services import usage_schedule_next, usage_update_latest  # noqa: F401
+from hostmeter.tenancy.models import (
+    Organization,
+    Provider,
+    Reseller,
+    ResellerLink,
+    Resource,
+    Service,
+)
+
+from .models import Report
+
+PER_PAGE = 25
+HISTORY = 60  # updates shown in charts
+
+
+# ---------------------------------------------------------------- status line
+
+
+@dataclass
+class UsageStatus:
+    latest: UsageUpdate | None
+    next_run: datetime | None
+    pending: UsageUpdate | None  # queued or running
+    last_failed: UsageUpdate | None
+
+
+def usage_status(*, provider: Provider) -> UsageStatus:
+    """When usage was last updated, when the next update runs, and one under way."""
+    latest = usage_update_latest()
+    recent = list(
+        UsageUpdate.objects.exclude(status=UsageUpdate.Status.SUCCEEDED).order_by("-created_at")[:1]
+    )
+    pending = next((u for u in recent if u.status in ("queued", "running")), None)
+    failed = next(
+        (u for u in recent if u.status == "failed" and (not latest or u.cutoff > latest.cutoff)),
+        None,
+    )
+    next_run = usage_schedule_next(provider=provider, now=timezone.now())[0]
+    return UsageStatus(latest=latest, next_run=next_run, pending=pending, last_failed=failed)
+
+
+# ---------------------------------------------------------------- usage figures
+
+
+@dataclass
+class ResourceFigures:
+    """One resource's five figures for a subject (the provider, a reseller, an organization)."""
+
+    resource: Resource
+    limit: Decimal | None
+    allocated: Decimal | None
+    used: Decimal
+
+    @property
+    def available(self) -> Decimal | None:
+        if self.limit is None:
+            return None
+        return self.limit - (self.allocated or 0)
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.limit:
+            return None
+        return (self.used * 100 / self.limit).quantize(Decimal("0.1"))
+
+    @property
+    def flagged(self) -> bool:
+        return self.percent is not None and self.percent > self.resource.threshold_percent
+
+    @property
+    def over(self) -> bool:
+        return self.percent is not None and self.percent > 100
+
+
+@dataclass
+class ServiceFigures:
+    service: Service
+    resources: list[ResourceFigures] = field(default_factory=list)
+    subscribers: int | None = None
+
+
+def _resources() -> dict[int, Resource]:
+    return {r.pk: r for r in Resource.objects.select_related("service")}
+
+
+def _group_by_service(figures: list[ResourceFigures]) -> list[ServiceFigures]:
+    groups: dict[int, ServiceFigures] = {}
+    for f in sorted(figures, key=lambda f: (f.resource.service.position, f.resource.position)):
+        groups.setdefault(
+            f.resource.service_id, ServiceFigures(f.resource.service)
+        ).resources.append(f)
+    return list(groups.values())
+
+
+def rollup_figures(
+    *, update: UsageUpdate | None, reseller: Reseller | None
+) -> list[ServiceFigures]:
+    """Per service, the resources of a reseller's (or, with None, the provider's) roll-up."""
+    if update is None:
+        return []
+    resources = _resources()
+    rollups = UsageRollup.objects.filter(update=update, reseller=reseller)
+    figures = [
+        ResourceFigures(resources[r.resource_id], r.limit, r.allocated, r.used) for r in rollups
+    ]
+    return _group_by_service(figures)
+
+
+def organization_figures(*, update: UsageUpdate | None, organization: Organization):
+    if update is None:
+        return []
+    resources = _resources()
+    rows = UsageRow.objects.filter(update=update, organization=organization)
+    figures = [ResourceFigures(resources[r.resource_id], r.limit, None, r.used) for r in rows]
+    return _group_by_service(figures)
+
+
+def usage_history(
+    *, reseller: Reseller | None = None, organization: Organization | None = None
+) -> dict[int, list[tuple[datetime, Decimal, Decimal | None]]]:
+    """Per resource id: (cut-off, used, limit) over the most recent kept updates, oldest first."""
+    updates = list(
+        UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED)
+        .order_by("-cutoff")
+        .values_list("pk", "cutoff")[:HISTORY]
+    )
+    cutoffs = dict(updates)
+    if organization is not None:
+        source = UsageRow.objects.filter(organization=organization)
+    else:
+        source = UsageRollup.objects.filter(reseller=reseller)
+    series: dict[int, list] = {}
+    for update_id, resource_id, used, limit in source.filter(update_id__in=cutoffs).values_list(
+        "update_id", "resource_id", "used", "limit"
+    ):
+        series.setdefault(resource_id, []).append((cutoffs[update_id], used, limit))
+    for points in series.values():
+        points.sort(key=lambda p: p[0])
+    return series
+
+
+# ---------------------------------------------------------------- summary
+
+
+def provider_summary(*, update: UsageUpdate | None) -> dict:
+    """Counts, per-service figures and top resellers for the summary tab."""
+    subscribers = dict(
+        Organization.services.through.objects.values("service_id")
+        .annotate(n=Count("organization_id"))
+        .values_list("service_id", "n")
+    )
+    services = rollup_figures(update=update, reseller=None)
+    for group in services:
+        group.subscribers = subscribers.get(group.service.pk, 0)
+    counts = Reseller.objects.aggregate(
+        resellers=Count("pk"), sub_resellers=Count("pk", filter=Q(parent__isnull=False))
+    )
+    counts |= Organization.objects.aggregate(
+        organizations=Count("pk"), direct=Count("pk", filter=Q(reseller__isnull=True))
+    )
+    counts["subscriptions"] = sum(subscribers.values())
+    counts["services"] = sum(1 for n in subscribers.values() if n)
+    return {"counts": counts, "services": services, "top": top_resellers(update=update)}
+
+
+def top_resellers(*, update: UsageUpdate | None, per_resource: int = 5) -> dict[int, list]:
+    """Per resource id, the resellers using most of it (sub-resellers are resellers too)."""
+    if update is None:
+        return {}
+    ranked = (
+        UsageRollup.objects.filter(update=update, reseller__isnull=False, used__gt=0)
+        .annotate(
+            rank=Window(RowNumber(), partition_by="resource_id", order_by=["-used", "reseller_id"])
+        )
+        .filter(rank__lte=per_resource)
+        .select_related("reseller")
+        .order_by("resource_id", "rank")
+    )
+    top: dict[int, list] = {}
+    for rollup in ranked:
+        top.setdefault(rollup.resource_id, []).append(rollup)
+    return top
+
+
+# ---------------------------------------------------------------- lists
+
+
+STATUS_RANK = Case(
+    When(report_status=Report.Status.QUEUED, then=Value(1)),
+    When(report_status=Report.Status.GENERATING, then=Value(2)),
+    When(report_status=Report.Status.READY, then=Value(3)),
+    When(report_status=Report.Status.FAILED, then=Value(4)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
+def _with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None, holder: str) -> QuerySet:
+    """Annotates each row with its CSV report's status and time for the most recent update."""
+    reports = Report.objects.filter(
+        kind=kind, update=update, format=Report.Format.CSV, **{holder: OuterRef("pk")}
+    )
+    return qs.annotate(
+        report_id=Subquery(reports.values("pk")[:1]),
+        report_status=Subquery(reports.values("status")[:1]),
+        report_progress=Subquery(reports.values("progress")[:1]),
+        report_generated_at=Subquery(reports.values("generated_at")[:1]),
+    ).annotate(report_rank=STATUS_RANK)
+
+
+def _order(qs: QuerySet, sorts: dict[str, tuple], sort: str) -> tuple[QuerySet, str]:
+    """Orders by a column key ("name", "-name", …); NULLs first ascending on every engine."""
+    key = sort.lstrip("-")
+    if key not in sorts:
+        sort, key = "name", "name"
+    descending = sort.startswith("-")
+    order = [
+        F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_first=True)
+        for f in (*sorts[key], "pk")
+    ]
+    return qs.order_by(*order), sort
+
+
+RESELLER_SORTS = {
+    "name": ("name",),
+    "domain": ("domain",),
+    "services": ("service_count", "name"),
+    "status": ("report_rank", "name"),
+    "updated": ("report_generated_at", "name"),
+}
+
+
+def _page(qs: QuerySet, page: int | str | None, per_page: int) -> Page:
+    return Paginator(qs, per_page).get_page(page)
+
+
+def _services_prefetch() -> Prefetch:
+    return Prefetch("services", queryset=Service.objects.order_by("position"))
+
+
+def reseller_usage_list(
+    *,
+    search: str = "",
+    sort: str = "name",
+    page=1,
+    update: UsageUpdate | None,
+    per_page: int = PER_PAGE,
+) -> tuple[Page, str]:
+    """The resellers added, with services and report status, sorted, searched, paged."""
+    qs = Reseller.objects.select_related("parent")
+    if search := search.strip():
+        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    if sort.lstrip("-") == "services":
+        qs = qs.annotate(service_count=Count("services"))
+    qs = _with_report(qs, kind=Report.Kind.RESELLER, update=update, holder="reseller")
+    qs, sort = _order(qs, RESELLER_SORTS, sort)
+    page_obj = _page(qs.prefetch_related(_services_prefetch()), page, per_page)
+    return page_obj, sort
+
+
+ORGANIZATION_SORTS = {
+    **RESELLER_SORTS,
+    "reseller": ("reseller__name", "name"),
+}
+
+
+def organization_usage_list(
+    *,
+    search: str = "",
+    sort: str = "name",
+    page=1,
+    update: UsageUpdate | None,
+    reseller: Reseller | None = None,
+    per_page: int = PER_PAGE,
+) -> tuple[Page, str]:
+    """Organizations (added directly and by every reseller), optionally below one reseller."""
+    qs = Organization.objects.select_related("reseller")
+    if reseller is not None:
+        below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
+        qs = qs.filter(reseller_id__in=below)
+    if search := search.strip():
+        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    if sort.lstrip("-") == "services":
+        qs = qs.annotate(service_count=Count("services"))
+    qs = _with_report(qs, kind=Report.Kind.ORGANIZATION, update=update, holder="organization")
+    qs, sort = _order(qs, ORGANIZATION_SORTS, sort)
+    return _page(qs.prefetch_related(_services_prefetch()), page, per_page), sort
+
+
+# ---------------------------------------------------------------- overviews
+
+
+def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict:
+    """Counts, services, five figures per resource, and trend of one reseller."""
+    below = ResellerLink.objects.filter(ancestor=reseller)
+    counts = {
+        "direct_sub_resellers": Reseller.objects.filter(parent=reseller).count(),
+        "sub_resellers": below.filter(depth__gt=0).count(),
+        "direct_organizations": Organization.objects.filter(reseller=reseller).count(),
+        "organizations": Organization.objects.filter(
+            reseller_id__in=below.values("descendant_id")
+        ).count(),
+    }
+    return {
+        "counts": counts,
+        "services": list(reseller.services.order_by("position")),
+        "figures": rollup_figures(update=update, reseller=reseller),
+        "history": usage_history(reseller=reseller),
+    }
+
+
+def reseller_organizations_usage(
+    *, reseller: Reseller, update: UsageUpdate | None, page=1, per_page: int = PER_PAGE
+) -> tuple[Page, list[Resource]]:
+    """The organizations below a reseller with their used figure per resource."""
+    below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
+    qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")
+    page_obj = _page(qs.order_by("name", "pk"), page, per_page)
+    resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
+    usage: dict[int, dict[int, UsageRow]] = {}
+    if update is not None:
+        rows = UsageRow.objects.filter(
+            update=update, organization__in=[o.pk for o in page_obj.object_list]
+        )
+        for row in rows:
+            usage.setdefault(row.organization_id, {})[row.resource_id] = row
+    for org in page_obj.object_list:
+        org.usage_cells = [_cell(usage.get(org.pk, {}).get(r.pk), r) for r in resources]
+    return page_obj, resources
+
+
+def _cell(row: UsageRow | None, resource: Resource) -> ResourceFigures | None:
+    if row is None:
+        return None
+    return ResourceFigures(resource, row.limit, None, row.used)
+
+
+# ---------------------------------------------------------------- action bar and reports
+
+
+@dataclass
+class ActionBar:
+    """Which action-bar links the current selection makes valid (DESIGN.md's rules)."""
+
+    ids: list[int]
+    overview: bool
+    generate: bool
+    export: bool
+    ready: int
+    hint: str
+
+
+HOLDER = {Report.Kind.RESELLER: "reseller_id", Report.Kind.ORGANIZATION: "organization_id"}
+
+
+def action_bar(*, kind: str, ids: list[int], update: UsageUpdate | None) -> ActionBar:
+    noun = "reseller" if kind == Report.Kind.RESELLER else "organization"
+    count = len(ids)
+    ready = 0
+    if ids and update is not None:
+        ready = Report.objects.filter(
+            kind=kind,
+            update=update,
+            format=Report.Format.CSV,
+            status=Report.Status.READY,
+            **{f"{HOLDER[kind]}__in": ids},
+        ).count()
+    if count == 0:
+        hint = f"Select one or more {noun}s to use the action bar."
+    elif update is None:
+        hint = "There is no usage update yet, so there is nothing to report."
+    elif ready < count:
+        hint = (
+            f"{count} selected. export csv report needs every selected report Ready "
+            f"({ready} of {count} are)."
+        )
+    else:
+        hint = f"{count} selected; every report is Ready."
+    return ActionBar(
+        ids=ids,
+        overview=count == 1,
+        generate=count >= 1 and update is not None,
+        export=count >= 1 and ready == count,
+        ready=ready,
+        hint=hint,
+    )
+
+
+def whole_reports(*, update: UsageUpdate | None) -> list[dict]:
+    """The summary, reseller usage and organization site usage reports of the latest update."""
+    kinds = [Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS]
+    found = {}
+    if update is not None:
+        for report in Report.objects.filter(update=update, kind__in=kinds):
+            found[(report.kind, report.format)] = report
+    return [
+        {
+            "kind": kind,
+            "label": Report.Kind(kind).label,
+            "formats": [(fmt, found.get((kind, fmt))) for fmt in Report.Format],
+        }
+        for kind in kinds
+    ]

@@ -1,0 +1,355 @@
+"""Functions that change reports: request, generate, fail stale ones, hand out files."""
+
+import logging
+import os
+import tempfile
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.http import FileResponse
+from django.utils import timezone
+
+from hostmeter.metering.models import UsageUpdate
+from hostmeter.tenancy.models import Organization, Provider, Reseller
+
+from .columns import report_query
+from .models import Report, ReportEvent
+from .writers import HashingWriter, write_csv, write_xlsx
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
+IN_PROGRESS = (Report.Status.QUEUED, Report.Status.GENERATING)
+
+
+class ReportError(Exception):
+    """A report cannot be requested or handed out as asked."""
+
+
+# ---------------------------------------------------------------- requests
+
+
+def _subject_fields(kind: str, subject) -> dict:
+    if kind == Report.Kind.RESELLER:
+        assert isinstance(subject, Reseller)
+        return {"reseller": subject, "organization": None}
+    if kind == Report.Kind.ORGANIZATION:
+        assert isinstance(subject, Organization)
+        return {"reseller": None, "organization": subject}
+    return {"reseller": None, "organization": None}
+
+
+def report_request(
+    *,
+    kind: str,
+    subject=None,
+    update: UsageUpdate | None,
+    user=None,
+    format: str = Report.Format.CSV,
+    regenerate: bool = False,
+) -> tuple[Report, bool]:
+    """Queues a report of the update for the subject; returns (report, queued now).
+
+    Asking again while one is queued or generating starts nothing; asking again when
+    it is Ready starts nothing unless regenerate; a Failed one is queued again.
+    """
+    if update is None or update.status != UsageUpdate.Status.SUCCEEDED:
+        raise ReportError("There is no completed usage update to report on yet.")
+    where = {"kind": kind, "update": update, "format": format, **_subject_fields(kind, subject)}
+    with transaction.atomic():
+        report = Report.objects.select_for_update().filter(**where).first()
+        if report is None:
+            try:
+                with transaction.atomic():
+                    report = Report.objects.create(**where, requested_by=user)
+            except IntegrityError:  # a concurrent request created it first
+                return Report.objects.get(**where), False
+        elif report.status in IN_PROGRESS or (
+            report.status == Report.Status.READY and not regenerate
+        ):
+            return report, False
+        else:
+            _reset(report, user)
+        ReportEvent.objects.create(report=report, action=ReportEvent.Action.REQUESTED, user=user)
+        from .tasks import report_generate_task
+
+        transaction.on_commit(partial(report_generate_task.enqueue, report_id=report.pk))
+    return report, True
+
+
+def _reset(report: Report, user) -> None:
+    report.status, report.progress, report.error = Report.Status.QUEUED, 0, ""
+    report.requested_by, report.requested_at = user, timezone.now()
+    report.started_at = report.heartbeat_at = None
+    report.save(
+        update_fields=[
+            "status",
+            "progress",
+            "error",
+            "requested_by",
+            "requested_at",
+            "started_at",
+            "heartbeat_at",
+        ]
+    )
+
+
+@dataclass
+class RequestOutcome:
+    queued: list[Report] = field(default_factory=list)
+    busy: list[Report] = field(default_factory=list)
+    ready: list[Report] = field(default_factory=list)
+
+    def message(self) -> str:
+        parts = []
+        if self.queued:
+            parts.append(f"{len(self.queued)} report{'s' * (len(self.queued) != 1)} queued")
+        if self.busy:
+            parts.append(f"{len(self.busy)} already being generated")
+        if self.ready:
+            parts.append(
+                f"{len(self.ready)} already Ready for this usage update (use regenerate to "
+                "make a new file)"
+            )
+        return "; ".join(parts).capitalize() + "."
+
+
+def report_request_many(
+    *, kind: str, subjects: list, update: UsageUpdate | None, user=None, regenerate=False
+) -> RequestOutcome:
+    outcome = RequestOutcome()
+    for subject in subjects:
+        report, queued = report_request(
+            kind=kind, subject=subject, update=update, user=user, regenerate=regenerate
+        )
+        if queued:
+            outcome.queued.append(report)
+        elif report.status == Report.Status.READY:
+            outcome.ready.append(report)
+        else:
+            outcome.busy.append(report)
+    return outcome
+
+
+# ---------------------------------------------------------------- generation
+
+
+def _file_name(report: Report) -> str:
+    """hostmeter-reseller-<domain>-<update time>.csv, the update time in the provider's zone."""
+    when = report.update.cutoff.astimezone(Provider.get().zone).strftime("%Y%m%d-%H%M")
+    subject = {
+        Report.Kind.RESELLER: lambda: f"reseller-{report.reseller.domain}",
+        Report.Kind.ORGANIZATION: lambda: f"organization-{report.organization.domain}",
+        Report.Kind.SUMMARY: lambda: "summary",
+        Report.Kind.RESELLERS: lambda: "reseller-usage",
+        Report.Kind.ORGANIZATIONS: lambda: "organization-site-usage",
+    }[report.kind]()
+    return f"hostmeter-{subject}-{when}.{report.format}"
+
+
+class _Heartbeat(threading.Thread):
+    """Writes progress and a sign of life from its own database connection, so the
+    report's lease stays fresh while the main thread streams rows."""
+
+    def __init__(self, report_id: int, total: int):
+        super().__init__(daemon=True, name=f"report-{report_id}-heartbeat")
+        self.report_id, self.total, self.rows = report_id, max(total, 1), 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopped.wait(HEARTBEAT_SECONDS):
+                self.beat()
+        finally:
+            connection.close()
+
+    def beat(self):
+        Report.objects.filter(pk=self.report_id, status=Report.Status.GENERATING).update(
+            heartbeat_at=timezone.now(), progress=min(99, self.rows * 100 // self.total)
+        )
+
+
+class _StoredTempFile(File):
+    """Lets FileSystemStorage move the finished file into place with a rename."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+def report_generate(*, report_id: int) -> Report:
+    """Writes the report's file under a temporary name, checksums it, stores it, and only
+    then marks it Ready. Any failure marks it Failed with the reason."""
+    claimed = Report.objects.filter(pk=report_id, status=Report.Status.QUEUED).update(
+        status=Report.Status.GENERATING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        progress=0,
+    )
+    report = Report.objects.select_related("update", "reseller", "organization").get(pk=report_id)
+    if not claimed:
+        return report  # generated, failed or taken by another worker meanwhile
+    tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(prefix=f"report-{report.pk}-", suffix=".part", dir=tmp_dir)
+    heartbeat = None
+    try:
+        query = report_query(report=report)
+        with connection.cursor() as cursor:
+            cursor.execute(query.count_sql, query.params)
+            total = cursor.fetchone()[0]
+        heartbeat = _Heartbeat(report.pk, total)
+        heartbeat.start()
+        progress = partial(setattr, heartbeat, "rows")
+        provider = Provider.get()
+        with os.fdopen(fd, "wb") as raw:
+            if report.format == Report.Format.XLSX:
+                rows = write_xlsx(query, tmp_path, progress=progress)
+            else:
+                out = HashingWriter(raw)
+                rows = write_csv(
+                    query,
+                    out,
+                    bom=provider.csv_bom,
+                    delimiter=provider.csv_delimiter,
+                    progress=progress,
+                )
+        sha256, size = _digest(tmp_path)
+        _pause_for_tests()
+        with open(tmp_path, "rb") as done:
+            name = default_storage.save(
+                f"reports/{report.update.cutoff:%Y/%m}/{_file_name(report)}", _StoredTempFile(done)
+            )
+        ready = Report.objects.filter(pk=report.pk, status=Report.Status.GENERATING).update(
+            file=name,
+            status=Report.Status.READY,
+            progress=100,
+            error="",
+            generated_at=timezone.now(),
+            row_count=rows,
+            size=size,
+            sha256=sha256,
+        )
+        if not ready:  # declared dead meanwhile: its file is not trusted
+            default_storage.delete(name)
+        else:
+            if report.file and report.file.name != name:  # the file of a regenerated report
+                default_storage.delete(report.file.name)
+            ReportEvent.objects.create(
+                report=report, action=ReportEvent.Action.GENERATED, detail=f"{rows} rows"
+            )
+    except Exception as exc:
+        log.exception("Report %s failed", report.pk)
+        Report.objects.filter(pk=report.pk).update(
+            status=Report.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        ReportEvent.objects.create(
+            report=report, action=ReportEvent.Action.FAILED, detail=str(exc)[:300]
+        )
+    finally:
+        if heartbeat is not None:
+            heartbeat.stopped.set()
+        if os.path.exists(tmp_path):
+            os.unlink(tmp_path)
+        close_old_connections()
+    report.refresh_from_db()
+    return report
+
+
+def _digest(path: str) -> tuple[str, int]:
+    import hashlib
+
+    sha, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+def _pause_for_tests() -> None:
+    """Fault-injection point for the crash test: a worker killed here has written its
+    file but not marked it Ready. Off unless HOSTMETER_REPORT_TEST_PAUSE is set."""
+    if pause := float(os.environ.get("HOSTMETER_REPORT_TEST_PAUSE", "0")):
+        import time
+
+        time.sleep(pause)
+
+
+def reports_fail_stale(*, now=None) -> int:
+    """Marks reports whose generating task went silent (worker killed) as Failed, and
+    removes the partial files such a worker left behind."""
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.HOSTMETER["REPORT_LEASE_SECONDS"])
+    stale = list(
+        Report.objects.filter(
+            status=Report.Status.GENERATING, heartbeat_at__lt=now - lease
+        ).values_list("pk", flat=True)
+    )
+    if not stale:
+        return 0
+    failed = Report.objects.filter(pk__in=stale, status=Report.Status.GENERATING).update(
+        status=Report.Status.FAILED,
+        error="The worker generating this report stopped before it finished. Generate it again.",
+    )
+    ReportEvent.objects.bulk_create(
+        [
+            ReportEvent(report_id=pk, action=ReportEvent.Action.FAILED, detail="worker stopped")
+            for pk in stale
+        ]
+    )
+    tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
+    for pk in stale:
+        for part in tmp_dir.glob(f"report-{pk}-*.part"):
+            part.unlink(missing_ok=True)
+    return failed
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def report_download_response(*, reports: list[Report], user) -> FileResponse:
+    """Streams one Ready report's file, or several as one ZIP; records who downloaded."""
+    if not reports or any(r.status != Report.Status.READY or not r.file for r in reports):
+        raise ReportError("Only reports that are Ready can be downloaded.")
+    ReportEvent.objects.bulk_create(
+        [ReportEvent(report=r, action=ReportEvent.Action.DOWNLOADED, user=user) for r in reports]
+    )
+    if len(reports) == 1:
+        report = reports[0]
+        return FileResponse(
+            default_storage.open(report.file.name, "rb"),
+            as_attachment=True,
+            filename=_file_name(report),
+            content_type=_content_type(report),
+        )
+    spool = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 (FileResponse closes it)
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for report in reports:
+            with (
+                default_storage.open(report.file.name, "rb") as src,
+                archive.open(_file_name(report), "w") as dst,
+            ):
+                while block := src.read(1 << 20):
+                    dst.write(block)
+    spool.seek(0)
+    when = reports[0].update.cutoff.astimezone(Provider.get().zone).strftime("%Y%m%d-%H%M")
+    return FileResponse(
+        spool,
+        as_attachment=True,
+        filename=f"hostmeter-reports-{when}.zip",
+        content_type="application/zip",
+    )
+
+
+def _content_type(report: Report) -> str:
+    if report.format == Report.Format.XLSX:
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return "text/csv; charset=utf-8"
