@@ -44,11 +44,14 @@ def _dialect() -> dict[str, str]:
     }
 
 
-def qty(expr: str) -> str:
-    """Whole thousandths → "12.500" (or "-0.500"); NULL stays NULL (an empty cell)."""
+def qty(expr: str, *, whole: bool = False) -> str:
+    """Whole thousandths → "12.500" (or "-0.500"; with whole, "3" when it is whole);
+    NULL stays NULL (an empty cell). expr should be a column, not a computation."""
     fmt = _dialect()["qty"]
+    whole_case = f"WHEN ({expr}) %% 1000 = 0 THEN CAST(({expr}) / 1000 AS TEXT) " if whole else ""
     return (
-        f"CASE WHEN ({expr}) < 0 THEN '-' || {fmt.format(x=f'-({expr})')} "
+        f"CASE WHEN ({expr}) IS NULL THEN NULL {whole_case}"
+        f"WHEN ({expr}) < 0 THEN '-' || {fmt.format(x=f'-({expr})')} "
         f"ELSE {fmt.format(x=expr)} END"
     )
 
@@ -81,27 +84,20 @@ def _resources() -> list[Resource]:
     )
 
 
-def _pivot(resources: list[Resource], alias: str) -> list[Column]:
-    """A used and a limit column per resource, from rows grouped by record."""
+def _pivot(resources: list[Resource], alias: str) -> tuple[str, list[Column]]:
+    """Per resource a used and a limit column: the raw MAX(…) expressions for the inner,
+    grouped query, and the formatted columns the outer query selects from its alias."""
     limit = _q("limit")
-    cols = []
+    inner, columns = [], []
     for r in resources:
         unit = f" ({r.unit})" if r.unit != "count" else ""
-        cols.append(
-            Column(
-                f"{r.name} used{unit}",
-                qty(f"MAX(CASE WHEN {alias}.resource_id = {int(r.pk)} THEN {alias}.used END)"),
-                NUMBER,
+        for label, field in (("used", "used"), ("limit", limit)):
+            name = f"{label}_{int(r.pk)}"
+            inner.append(f"MAX(CASE WHEN resource_id = {int(r.pk)} THEN {field} END) AS {name}")
+            columns.append(
+                Column(f"{r.name} {label}{unit}", qty(f"{alias}.{name}", whole=not unit), NUMBER)
             )
-        )
-        cols.append(
-            Column(
-                f"{r.name} limit{unit}",
-                qty(f"MAX(CASE WHEN {alias}.resource_id = {int(r.pk)} THEN {alias}.{limit} END)"),
-                NUMBER,
-            )
-        )
-    return cols
+    return ", ".join(inner), columns
 
 
 @dataclass(frozen=True)
@@ -137,64 +133,62 @@ def _as_of(update: UsageUpdate) -> str:
 
 def _organizations_query(report: Report, params: dict) -> ReportQuery:
     """One row per organization, as frozen in the update (its reseller at that time)."""
+    pivot, usage_columns = _pivot(_resources(), "p")
     columns = [
         AS_OF,
         Column("Organization", text("o.name")),
         Column("Domain", text("o.domain")),
         Column("Reseller", f"COALESCE({text('rs.name')}, 'direct')"),
         Column("Reseller domain", text("rs.domain")),
-        *_pivot(_resources(), "u"),
+        *usage_columns,
     ]
-    where = "u.update_id = %(update)s"
+    where = "update_id = %(update)s"
     if report.kind == Report.Kind.RESELLER:
         where += (
-            f" AND u.reseller_id IN (SELECT descendant_id FROM {_q(ResellerLink)}"
+            f" AND reseller_id IN (SELECT descendant_id FROM {_q(ResellerLink)}"
             " WHERE ancestor_id = %(subject)s)"
         )
         params["subject"] = report.reseller_id
     elif report.kind == Report.Kind.ORGANIZATION:
-        where += " AND u.organization_id = %(subject)s"
+        where += " AND organization_id = %(subject)s"
         params["subject"] = report.organization_id
-    source = (
-        f"FROM {_q(UsageRow)} u JOIN {_q(Organization)} o ON o.id = u.organization_id "
-        f"LEFT JOIN {_q(Reseller)} rs ON rs.id = u.reseller_id WHERE {where}"
+    inner = (
+        f"SELECT organization_id, reseller_id, {pivot} FROM {_q(UsageRow)} WHERE {where} "
+        "GROUP BY organization_id, reseller_id"
     )
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} {source} "
-        "GROUP BY u.organization_id, o.name, o.domain, rs.name, rs.domain "
-        "ORDER BY o.name, u.organization_id",
-        count_sql=f"SELECT COUNT(DISTINCT u.organization_id) {source}",
+        sql=f"SELECT {select} FROM ({inner}) p JOIN {_q(Organization)} o "
+        f"ON o.id = p.organization_id LEFT JOIN {_q(Reseller)} rs ON rs.id = p.reseller_id "
+        "ORDER BY o.name, o.id",
+        count_sql=f"SELECT COUNT(DISTINCT organization_id) FROM {_q(UsageRow)} WHERE {where}",
         params=params,
     )
 
 
 def _resellers_query(report: Report, params: dict) -> ReportQuery:
     """One row per reseller: its roll-up (sub-resellers included) per resource."""
+    pivot, usage_columns = _pivot(_resources(), "p")
     columns = [
         AS_OF,
         Column("Reseller", text("rs.name")),
         Column("Domain", text("rs.domain")),
         Column("Parent reseller", text("parent.name")),
-        Column(
-            "Organizations",
-            "CAST(MAX(g.organizations_count) AS TEXT)",
-            NUMBER,
-        ),
-        *_pivot(_resources(), "g"),
+        Column("Organizations", "CAST(p.organizations AS TEXT)", NUMBER),
+        *usage_columns,
     ]
-    source = (
-        f"FROM {_q(UsageRollup)} g JOIN {_q(Reseller)} rs ON rs.id = g.reseller_id "
-        f"LEFT JOIN {_q(Reseller)} parent ON parent.id = rs.parent_id "
-        "WHERE g.update_id = %(update)s"
+    where = "update_id = %(update)s AND reseller_id IS NOT NULL"
+    inner = (
+        f"SELECT reseller_id, MAX(organizations_count) AS organizations, {pivot} "
+        f"FROM {_q(UsageRollup)} WHERE {where} GROUP BY reseller_id"
     )
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} {source} GROUP BY g.reseller_id, rs.name, rs.domain, parent.name "
-        "ORDER BY rs.name, g.reseller_id",
-        count_sql=f"SELECT COUNT(DISTINCT g.reseller_id) {source}",
+        sql=f"SELECT {select} FROM ({inner}) p JOIN {_q(Reseller)} rs ON rs.id = p.reseller_id "
+        f"LEFT JOIN {_q(Reseller)} parent ON parent.id = rs.parent_id ORDER BY rs.name, rs.id",
+        count_sql=f"SELECT COUNT(DISTINCT reseller_id) FROM {_q(UsageRollup)} WHERE {where}",
         params=params,
     )
 
@@ -207,10 +201,10 @@ def _summary_query(report: Report, params: dict) -> ReportQuery:
         Column("Service", text("s.name")),
         Column("Resource", text("r.name")),
         Column("Unit", "r.unit"),
-        Column("Limit", qty(f"g.{limit}"), NUMBER),
-        Column("Sold", qty("g.allocated"), NUMBER),
-        Column("Available", qty(f"g.{limit} - g.allocated"), NUMBER),
-        Column("Used", qty("g.used"), NUMBER),
+        Column("Limit", qty(f"g.{limit}", whole=True), NUMBER),
+        Column("Sold", qty("g.allocated", whole=True), NUMBER),
+        Column("Available", qty(f"g.{limit} - g.allocated", whole=True), NUMBER),
+        Column("Used", qty("g.used", whole=True), NUMBER),
         Column("Usage %", percent("g.used", f"g.{limit}"), NUMBER),
         Column("Organizations using it", "CAST(g.organizations_count AS TEXT)", NUMBER),
     ]

@@ -231,6 +231,7 @@ def _with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None, holder:
         report_status=Subquery(reports.values("status")[:1]),
         report_progress=Subquery(reports.values("progress")[:1]),
         report_generated_at=Subquery(reports.values("generated_at")[:1]),
+        report_error=Subquery(reports.values("error")[:1]),
     ).annotate(report_rank=STATUS_RANK)
 
 
@@ -427,3 +428,37 @@ def whole_reports(*, update: UsageUpdate | None) -> list[dict]:
         }
         for kind in kinds
     ]
+
+
+def report_cells(*, kind: str, ids: list[int], update: UsageUpdate | None) -> list:
+    """The rows' report status and time, for the status poll of a list page."""
+    model = Reseller if kind == Report.Kind.RESELLER else Organization
+    holder = "reseller" if kind == Report.Kind.RESELLER else "organization"
+    qs = _with_report(model.objects.filter(pk__in=ids), kind=kind, update=update, holder=holder)
+    return list(qs.order_by("pk"))
+
+
+IN_PROGRESS = (Report.Status.QUEUED, Report.Status.GENERATING)
+
+
+def in_progress_ids(rows) -> list[int]:
+    return [row.pk for row in rows if getattr(row, "report_status", None) in IN_PROGRESS]
+
+
+def earlier_reports(*, page=1, per_page: int = PER_PAGE) -> Page:
+    """Every generated file, newest update first: earlier ones stay downloadable."""
+    qs = (
+        Report.objects.filter(status=Report.Status.READY)
+        .select_related("update", "reseller", "organization", "requested_by")
+        .order_by("-update__cutoff", "-generated_at", "-pk")
+    )
+    return _page(qs, page, per_page)
+
+
+def report_events(*, page=1, per_page: int = 50) -> Page:
+    from .models import ReportEvent
+
+    qs = ReportEvent.objects.select_related(
+        "user", "report", "report__update", "report__reseller", "report__organization"
+    ).order_by("-at", "-pk")
+    return _page(qs, page, per_page)

@@ -225,7 +225,8 @@ def report_generate(*, report_id: int) -> Report:
         _pause_for_tests()
         with open(tmp_path, "rb") as done:
             name = default_storage.save(
-                f"reports/{report.update.cutoff:%Y/%m}/{_file_name(report)}", _StoredTempFile(done)
+                f"reports/{report.update.cutoff:%Y/%m}/{report.pk}-{_file_name(report)}",
+                _StoredTempFile(done),
             )
         ready = Report.objects.filter(pk=report.pk, status=Report.Status.GENERATING).update(
             file=name,

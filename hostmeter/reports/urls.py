@@ -17,6 +17,11 @@ urlpatterns = [
         name="reseller-action-bar",
     ),
     path(
+        "usage/resellers/report-status/",
+        views.ResellerReportStatusView.as_view(),
+        name="reseller-report-status",
+    ),
+    path(
         "usage/resellers/<int:pk>/",
         views.ResellerOverviewView.as_view(),
         name="reseller-overview",
@@ -33,11 +38,19 @@ urlpatterns = [
         name="organization-action-bar",
     ),
     path(
+        "usage/organizations/report-status/",
+        views.OrganizationReportStatusView.as_view(),
+        name="organization-report-status",
+    ),
+    path(
         "usage/organizations/<int:pk>/",
         views.OrganizationOverviewView.as_view(),
         name="organization-overview",
     ),
     path("usage/export/", views.ExportReportsView.as_view(), name="export-reports"),
+    path("usage/export/generate/", views.ExportGenerateView.as_view(), name="export-generate"),
+    path("usage/files/<int:pk>/", views.ReportDownloadView.as_view(), name="report-download"),
+    path("usage/audit/", views.AuditLogView.as_view(), name="audit-log"),
     path("usage/schedule/", views.UsageScheduleView.as_view(), name="usage-schedule"),
     path("usage/updates/run/", views.UpdateRunView.as_view(), name="update-run"),
     path("usage/updates/status/", views.UpdateStatusView.as_view(), name="update-status"),

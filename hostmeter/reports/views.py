@@ -21,7 +21,12 @@ from . import selectors
 from .charts import usage_chart
 from .forms import UsageScheduleForm
 from .models import Report
-from .services import report_download_response, report_request_many
+from .services import (
+    ReportError,
+    report_download_response,
+    report_request,
+    report_request_many,
+)
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -151,6 +156,7 @@ class UsageListView(UsagePageMixin, TemplateView):
             "q": list_args["search"],
             "selected": selected,
             "bar": selectors.action_bar(kind=self.subject.kind, ids=selected, update=self.latest),
+            "polling_ids": selectors.in_progress_ids(page.object_list),
         }
         return context
 
@@ -196,6 +202,34 @@ class ActionBarView(LevelRequiredMixin, View):
         selected = _selected_ids(request.GET)
         bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=latest)
         return render(request, "reports/_action_bar.html", {"bar": bar, "subject": self.subject})
+
+
+class ReportStatusView(LevelRequiredMixin, View):
+    """htmx: fresh report status cells for rows still queued or generating."""
+
+    subject: Subject
+
+    def get(self, request):
+        ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()][:200]
+        rows = selectors.report_cells(
+            kind=self.subject.kind, ids=ids, update=selectors.usage_update_latest()
+        )
+        response = render(
+            request,
+            "reports/_report_status_poll.html",
+            {"rows": rows, "subject": self.subject, "polling_ids": selectors.in_progress_ids(rows)},
+        )
+        # a report that became Ready may enable export: let the action bar look again
+        response["HX-Trigger"] = "selectionchange"
+        return response
+
+
+class ResellerReportStatusView(ReportStatusView):
+    subject = RESELLERS
+
+
+class OrganizationReportStatusView(ReportStatusView):
+    subject = ORGANIZATIONS
 
 
 class ResellerActionBarView(ActionBarView):
@@ -335,7 +369,81 @@ class ExportReportsView(UsagePageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = self.usage_context()
-        context["whole_reports"] = selectors.whole_reports(update=self.latest)
+        whole = selectors.whole_reports(update=self.latest)
+        context |= {
+            "whole_reports": whole,
+            "whole_in_progress": any(
+                r and r.status in selectors.IN_PROGRESS
+                for item in whole
+                for _, r in item["formats"]
+            ),
+            "page_obj": selectors.earlier_reports(page=self.request.GET.get("page", 1)),
+            "may_audit": user_can(self.request.user, Action.MANAGE_STAFF),
+        }
+        return context
+
+
+class ExportGenerateView(LevelRequiredMixin, View):
+    """Generate the summary, reseller usage or organization site usage report."""
+
+    required_action = Action.GENERATE_REPORTS
+    KINDS = (Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS)
+
+    def post(self, request):
+        kind, fmt = request.POST.get("kind", ""), request.POST.get("format", "csv")
+        if kind not in self.KINDS or fmt not in Report.Format.values:
+            messages.error(request, "Choose one of the reports and formats listed.")
+            return HttpResponseRedirect(reverse("reports:export-reports"), status=303)
+        try:
+            report, queued = report_request(
+                kind=kind,
+                update=selectors.usage_update_latest(),
+                user=request.user,
+                format=fmt,
+                regenerate=request.POST.get("regenerate") == "1",
+            )
+        except ReportError as exc:
+            messages.error(request, str(exc))
+        else:
+            label = f"{Report.Kind(kind).label} report ({fmt.upper()})"
+            if queued:
+                messages.success(request, f"{label} queued.")
+            elif report.status == Report.Status.READY:
+                messages.info(request, f"{label} is already Ready for this usage update.")
+            else:
+                messages.info(request, f"{label} is already being generated.")
+        return HttpResponseRedirect(reverse("reports:export-reports"), status=303)
+
+
+class ReportDownloadView(LevelRequiredMixin, View):
+    """One report's file, checked for the login level on every request."""
+
+    required_action = Action.GENERATE_REPORTS
+
+    def get(self, request, pk):
+        report = get_object_or_404(
+            Report.objects.select_related("update", "reseller", "organization"), pk=pk
+        )
+        if report.status != Report.Status.READY:
+            return render(
+                request,
+                "reports/not_ready.html",
+                {"report": report, "tab": "export"},
+                status=409,
+            )
+        return report_download_response(reports=[report], user=request.user)
+
+
+class AuditLogView(UsagePageMixin, TemplateView):
+    """Systems: who generated and who downloaded which report, and when."""
+
+    required_action = Action.MANAGE_STAFF
+    template_name = "reports/audit_log.html"
+    tab = "export"
+
+    def get_context_data(self, **kwargs):
+        context = self.usage_context()
+        context["page_obj"] = selectors.report_events(page=self.request.GET.get("page", 1))
         return context
 
 
