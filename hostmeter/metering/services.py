@@ -102,6 +102,9 @@ def _parse_measured_at(text: str) -> datetime:
     return when
 
 
+MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
+
+
 def _parse_value(text) -> int:
     try:
         value = Decimal(str(text).strip())
@@ -112,9 +115,12 @@ def _parse_value(text) -> int:
     if value < 0:
         raise ValueError(f"value {text} is negative")
     try:
-        return to_thousandths(value)
+        thousandths = to_thousandths(value)
     except ValueError:
         raise ValueError(f"value {text} has more than three decimal places") from None
+    if thousandths > MAX_THOUSANDTHS:
+        raise ValueError(f"value {text} is too large to store")
+    return thousandths
 
 
 def usage_samples_ingest(
@@ -150,7 +156,11 @@ def usage_samples_ingest(
 
 
 def _sample_from_fields(fields, orgs, resources, enabled, default_source):
-    missing = [k for k in ("organization", "resource", "measured_at", "value") if not fields.get(k)]
+    missing = [
+        k
+        for k in ("organization", "resource", "measured_at", "value")
+        if fields.get(k) is None or not str(fields[k]).strip()
+    ]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
     domain = str(fields["organization"]).strip().lower()

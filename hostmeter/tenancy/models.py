@@ -174,7 +174,11 @@ class Reseller(DomainNormalizingMixin, models.Model):
                 violation_error_message="A reseller cannot be its own parent.",
             )
         ]
-        indexes = [models.Index(fields=["parent"], name="tenancy_reseller_parent_idx")]
+        indexes = [
+            models.Index(fields=["parent"], name="tenancy_reseller_parent_idx"),
+            # the reseller usage list pages through resellers by name
+            models.Index(fields=["name", "id"], name="tenancy_reseller_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -241,7 +245,11 @@ class Organization(DomainNormalizingMixin, models.Model):
     class Meta:
         ordering = ["name", "id"]
         verbose_name = "organization"
-        indexes = [models.Index(fields=["reseller"], name="tenancy_org_reseller_idx")]
+        indexes = [
+            models.Index(fields=["reseller"], name="tenancy_org_reseller_idx"),
+            # the organization site usage list pages through organizations by name
+            models.Index(fields=["name", "id"], name="tenancy_org_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -49,14 +49,18 @@ def reseller_save(
     domain: str,
     parent: Reseller | None = None,
     services: Iterable[str] | None = None,
-    contact_name: str = "",
-    contact_email: str = "",
+    contact_name: str | None = None,
+    contact_email: str | None = None,
 ) -> Reseller:
-    """Creates a reseller, or updates the one given; keeps the tree closure current."""
+    """Creates a reseller, or updates the one given (contact details left out stay as
+    they are); keeps the tree closure current."""
     reseller = reseller or Reseller()
     old_parent = reseller.parent_id if reseller.pk else object()
     reseller.name, reseller.domain, reseller.parent = name, domain, parent
-    reseller.contact_name, reseller.contact_email = contact_name, contact_email
+    if contact_name is not None:
+        reseller.contact_name = contact_name
+    if contact_email is not None:
+        reseller.contact_email = contact_email
     reseller.full_clean()
     reseller.save()
     _set_services(reseller, services)
