@@ -76,6 +76,7 @@ class ResourceFigures:
     limit: Decimal | None
     allocated: Decimal | None
     used: Decimal
+    organizations: int | None = None  # in a roll-up: organizations with this resource
 
     @property
     def available(self) -> Decimal | None:
@@ -105,6 +106,7 @@ class ServiceFigures:
     subscribers: int | None = None
 
 
+
 def _resources() -> dict[int, Resource]:
     return {r.pk: r for r in Resource.objects.select_related("service")}
 
@@ -127,7 +129,10 @@ def rollup_figures(
     resources = _resources()
     rollups = UsageRollup.objects.filter(update=update, reseller=reseller)
     figures = [
-        ResourceFigures(resources[r.resource_id], r.limit, r.allocated, r.used) for r in rollups
+        ResourceFigures(
+            resources[r.resource_id], r.limit, r.allocated, r.used, r.organizations_count
+        )
+        for r in rollups
     ]
     return _group_by_service(figures)
 
@@ -170,22 +175,19 @@ def usage_history(
 
 def provider_summary(*, update: UsageUpdate | None) -> dict:
     """Counts, per-service figures and top resellers for the summary tab."""
-    subscribers = dict(
-        Organization.services.through.objects.values("service_id")
-        .annotate(n=Count("organization_id"))
-        .values_list("service_id", "n")
-    )
     services = rollup_figures(update=update, reseller=None)
+    # Every resource of an enabled service has a row per organization, so the
+    # provider roll-up already counts each service's subscribers as of the update.
     for group in services:
-        group.subscribers = subscribers.get(group.service.pk, 0)
+        group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
     counts = Reseller.objects.aggregate(
         resellers=Count("pk"), sub_resellers=Count("pk", filter=Q(parent__isnull=False))
     )
     counts |= Organization.objects.aggregate(
         organizations=Count("pk"), direct=Count("pk", filter=Q(reseller__isnull=True))
     )
-    counts["subscriptions"] = sum(subscribers.values())
-    counts["services"] = sum(1 for n in subscribers.values() if n)
+    counts["subscriptions"] = sum(g.subscribers for g in services)
+    counts["services"] = sum(1 for g in services if g.subscribers)
     return {"counts": counts, "services": services, "top": top_resellers(update=update)}
 
 

@@ -508,4 +508,7 @@ class UpdateStatusView(UsagePageMixin, View):
 
     def get(self, request):
         context = self.usage_context()
-        return render(request, "reports/_status_line.html", context)
+        response = render(request, "reports/_status_line.html", context)
+        if request.GET.get("was") == "pending" and context["status"].pending is None:
+            response["HX-Refresh"] = "true"  # the update finished: show its figures
+        return response
