@@ -10,7 +10,8 @@ from django.utils import timezone
 from hostmeter.metering.services import usage_schedule_next
 from hostmeter.tenancy.models import Provider
 
-ZONES = sorted(zoneinfo.available_timezones())
+# Region/City names and UTC; not the host-dependent "localtime", "Factory" and the like.
+ZONES = sorted(z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC")
 
 
 def describe_cron(expression: str) -> str:

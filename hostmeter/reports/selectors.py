@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -19,7 +19,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Lower, RowNumber
 from django.utils import timezone
 
 from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
@@ -88,7 +88,8 @@ class ResourceFigures:
     def percent(self) -> Decimal | None:
         if not self.limit:
             return None
-        return (self.used * 100 / self.limit).quantize(Decimal("0.1"))
+        # half up, as the report files round it
+        return (self.used * 100 / self.limit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     @property
     def flagged(self) -> bool:
@@ -104,7 +105,6 @@ class ServiceFigures:
     service: Service
     resources: list[ResourceFigures] = field(default_factory=list)
     subscribers: int | None = None
-
 
 
 def _resources() -> dict[int, Resource]:
@@ -244,18 +244,22 @@ def _order(qs: QuerySet, sorts: dict[str, tuple], sort: str) -> tuple[QuerySet, 
         sort, key = "name", "name"
     descending = sort.startswith("-")
     order = [
-        F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_first=True)
+        (f if hasattr(f, "resolve_expression") else F(f)).desc(nulls_last=True)
+        if descending
+        else (f if hasattr(f, "resolve_expression") else F(f)).asc(nulls_first=True)
         for f in (*sorts[key], "pk")
     ]
     return qs.order_by(*order), sort
 
 
+# Names sort case-insensitively, the same on every database (an index on lower(name)).
+NAME = Lower("name")
 RESELLER_SORTS = {
-    "name": ("name",),
+    "name": (NAME,),
     "domain": ("domain",),
-    "services": ("service_count", "name"),
-    "status": ("report_rank", "name"),
-    "updated": ("report_generated_at", "name"),
+    "services": ("service_count", NAME),
+    "status": ("report_rank", NAME),
+    "updated": ("report_generated_at", NAME),
 }
 
 
@@ -289,7 +293,7 @@ def reseller_usage_list(
 
 ORGANIZATION_SORTS = {
     **RESELLER_SORTS,
-    "reseller": ("reseller__name", "name"),
+    "reseller": (Lower("reseller__name"), NAME),
 }
 
 

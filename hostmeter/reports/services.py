@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import FileResponse
 from django.utils import timezone
 
@@ -259,7 +259,6 @@ def report_generate(*, report_id: int) -> Report:
             heartbeat.stopped.set()
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
-        close_old_connections()
     report.refresh_from_db()
     return report
 

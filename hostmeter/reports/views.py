@@ -100,6 +100,7 @@ class Subject:
     overview_url: str
     actions_url: str
     bar_url: str
+    status_url: str
 
 
 RESELLERS = Subject(
@@ -111,6 +112,7 @@ RESELLERS = Subject(
     "reports:reseller-overview",
     "reports:reseller-actions",
     "reports:reseller-action-bar",
+    "reports:reseller-report-status",
 )
 ORGANIZATIONS = Subject(
     Report.Kind.ORGANIZATION,
@@ -121,17 +123,25 @@ ORGANIZATIONS = Subject(
     "reports:organization-overview",
     "reports:organization-actions",
     "reports:organization-action-bar",
+    "reports:organization-report-status",
 )
 
 
+MAX_ID = 2**63 - 1
+
+
 def _selected_ids(data) -> list[int]:
+    """The ids of the selected rows; anything that cannot be a row's id is ignored."""
     ids = []
     for raw in data.getlist("selected"):
-        try:
+        if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
             ids.append(int(raw))
-        except ValueError:
-            continue
     return ids[:500]
+
+
+def _text_param(data, name: str) -> str:
+    """A free-text query parameter: NUL characters (refused by PostgreSQL) removed."""
+    return data.get(name, "").replace("\x00", "").strip()[:200]
 
 
 class UsageListView(UsagePageMixin, TemplateView):
@@ -142,8 +152,8 @@ class UsageListView(UsagePageMixin, TemplateView):
         params = self.request.GET
         selected = _selected_ids(params)
         list_args = {
-            "search": params.get("q", ""),
-            "sort": params.get("sort", "name"),
+            "search": _text_param(params, "q"),
+            "sort": _text_param(params, "sort") or "name",
             "page": params.get("page", 1),
             "update": self.latest,
         }
@@ -178,12 +188,12 @@ class OrganizationUsageView(UsageListView):
     list_rows = staticmethod(selectors.organization_usage_list)
 
     def extra_filters(self, list_args: dict) -> dict:
-        raw = self.request.GET.get("reseller", "").strip()
+        raw = _text_param(self.request.GET, "reseller")
         reseller = None
         if raw:
             reseller = (
                 Reseller.objects.filter(pk=int(raw)).first()
-                if raw.isdigit()
+                if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
                 else Reseller.objects.filter(domain=raw.lower()).first()
             )
             if reseller is None:

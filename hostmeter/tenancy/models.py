@@ -2,11 +2,12 @@
 
 import zoneinfo
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from hostmeter.fields import QuantityField
 
@@ -35,6 +36,10 @@ def validate_cron(value: str) -> None:
             f"“{value}” is not a cron expression of five fields "
             "(minute hour day-of-month month day-of-week), e.g. “0 2 * * *”."
         )
+    try:
+        croniter(value).get_next()
+    except CroniterBadDateError:
+        raise ValidationError(f"“{value}” never happens (no such date).") from None
 
 
 class Provider(models.Model):
@@ -176,8 +181,8 @@ class Reseller(DomainNormalizingMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["parent"], name="tenancy_reseller_parent_idx"),
-            # the reseller usage list pages through resellers by name
-            models.Index(fields=["name", "id"], name="tenancy_reseller_name_idx"),
+            # the reseller usage list pages through resellers by name, any case
+            models.Index(Lower("name"), "id", name="tenancy_reseller_name_idx"),
         ]
 
     def __str__(self) -> str:
@@ -247,8 +252,8 @@ class Organization(DomainNormalizingMixin, models.Model):
         verbose_name = "organization"
         indexes = [
             models.Index(fields=["reseller"], name="tenancy_org_reseller_idx"),
-            # the organization site usage list pages through organizations by name
-            models.Index(fields=["name", "id"], name="tenancy_org_name_idx"),
+            # the organization site usage list pages through organizations by name, any case
+            models.Index(Lower("name"), "id", name="tenancy_org_name_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import template
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -13,7 +14,7 @@ register = template.Library()
 def qty(value, unit: str = "") -> str:
     """1234.5 → "1,234.5 MB": thousands separated, trailing zeros of the decimals dropped."""
     if value is None:
-        return format_html('<span class="muted" aria-label="none">–</span>')
+        return mark_safe('<span class="muted" aria-label="none">–</span>')
     dec = Decimal(value)
     text = f"{dec:,.3f}".rstrip("0").rstrip(".") if dec % 1 else f"{dec:,.0f}"
     if unit and unit != "count":
