@@ -7,6 +7,10 @@ which_db=${1:-all}; shift || true
 PYTEST=(.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" -q "$@")
 PG_URL=${HOSTMETER_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/hostmeter}
 
+# The browser tests (hostmeter/tests/browser) drive Debian's Chromium: install it where we
+# can, stop here with the reason where we cannot (they are never skipped).
+scripts/chromium.sh || exit 1
+
 status=0
 if [[ $which_db == all || $which_db == sqlite ]]; then
   echo "== Test suite on SQLite"
@@ -15,7 +19,8 @@ fi
 if [[ $which_db == all || $which_db == postgres ]]; then
   if scripts/pg.sh; then
     echo "== Test suite on PostgreSQL ($PG_URL)"
-    HOSTMETER_DATABASE_URL=$PG_URL "${PYTEST[@]}" || status=$?
+    HOSTMETER_DATABASE_URL=$PG_URL HOSTMETER_TEST_DB_NAME=test_hostmeter_$$ \
+      "${PYTEST[@]}" || status=$?
   elif [[ ${CI:-} == true ]]; then
     echo "ERROR: PostgreSQL is required in CI and could not be started on 127.0.0.1:5432." >&2
     status=1

@@ -12,8 +12,14 @@ LEFT, RIGHT, TOP, BOTTOM = 52, 10, 12, 26
 USED_COLOR, LIMIT_COLOR = "#1f6feb", "#cf222e"
 
 
-def _nice_max(value: Decimal) -> Decimal:
-    """A round top for the y axis (1, 2, 2.5, 5 × 10^n) at or above the value."""
+STEPS = 5  # grid lines above zero
+
+
+def _nice_max(value: Decimal, *, whole: bool = False) -> Decimal:
+    """A round top for the y axis (1, 2, 2.5, 5 × 10^n) at or above the value; for
+    whole counts at least 5, so that the five grid steps stay whole numbers."""
+    if whole and value <= 5:
+        return Decimal(5)
     if value <= 0:
         return Decimal(1)
     exponent = Decimal(10) ** (len(str(int(value))) - 1) if value >= 1 else Decimal("0.001")
@@ -47,7 +53,9 @@ def usage_chart(
     # The limit is drawn when it fits on a scale that still shows the usage's shape;
     # far above it, it is named under the chart instead.
     limit_fits = bool(limits) and max(limits) <= max(highest * 4, Decimal(1))
-    top = _nice_max(max([highest * Decimal("1.1")] + (limits if limit_fits else [])))
+    top = _nice_max(
+        max([highest * Decimal("1.1")] + (limits if limit_fits else [])), whole=unit == "count"
+    )
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(points)
 
@@ -72,13 +80,13 @@ def usage_chart(
             (
                 LEFT,
                 WIDTH - RIGHT,
-                f"{y(top * k / 4):.1f}",
-                f"{y(top * k / 4):.1f}",
+                f"{y(top * k / STEPS):.1f}",
+                f"{y(top * k / STEPS):.1f}",
                 LEFT - 6,
-                f"{y(top * k / 4) + 4:.1f}",
-                _label(top * k / 4),
+                f"{y(top * k / STEPS) + 4:.1f}",
+                _label(top * k / STEPS),
             )
-            for k in range(5)
+            for k in range(STEPS + 1)
         ),
     )
     first, last = (timezone.localtime(points[0][0]), timezone.localtime(points[-1][0]))

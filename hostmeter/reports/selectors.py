@@ -404,8 +404,8 @@ def action_bar(*, kind: str, ids: list[int], update: UsageUpdate | None) -> Acti
         hint = "There is no usage update yet, so there is nothing to report."
     elif ready < count:
         hint = (
-            f"{count} selected. export csv report needs every selected report Ready "
-            f"({ready} of {count} are)."
+            f"{count} selected. export csv report needs every selected report Ready: "
+            f"{ready} of {count} {'is' if ready == 1 else 'are'}."
         )
     else:
         hint = f"{count} selected; every report is Ready."

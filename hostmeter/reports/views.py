@@ -56,10 +56,11 @@ class UsagePageMixin(LevelRequiredMixin):
 
 
 def _charts(history: dict, resources: dict[int, Resource]) -> list:
+    """A chart per resource that has been used at all in the kept updates."""
     return [
         usage_chart(title=resources[rid].name, unit=resources[rid].unit, points=points)
         for rid, points in sorted(history.items(), key=lambda kv: _position(resources[kv[0]]))
-        if rid in resources
+        if rid in resources and any(p[1] for p in points)
     ]
 
 

@@ -1,0 +1,312 @@
+"""Downloading report files and asking for them over HTTP: who may, what they get
+(one CSV, or one ZIP of CSVs), and the audit log of it."""
+
+import io
+import zipfile
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from hostmeter.reports.models import Report, ReportEvent
+from hostmeter.reports.services import report_generate, report_request
+from hostmeter.tenancy.models import Provider
+
+from .reportdata import build_world, read_csv, staff, stored_bytes
+
+pytestmark = pytest.mark.django_db
+
+MAY = ["systems", "operations", "marketing"]
+MAY_NOT = ["support", "billing"]
+# the update's cut-off, 2026-03-01 02:00 UTC, in the provider's zone (Europe/Berlin)
+WHEN = "20260301-0300"
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def world():
+    provider = Provider.get()
+    provider.time_zone = "Europe/Berlin"
+    provider.save()
+    return build_world(top_orgs=6, sub_orgs=4, tricky=False)
+
+
+def ready(kind, world, subject=None, fmt="csv") -> Report:
+    report, _ = report_request(kind=kind, subject=subject, update=world.update, format=fmt)
+    report = report_generate(report_id=report.pk)
+    assert report.status == Report.Status.READY, report.error
+    return report
+
+
+def body(response) -> bytes:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+def messages_of(client, response) -> list[str]:
+    """The messages a redirecting response leaves for the next page (then dropped, so
+    that the next request starts without them)."""
+    assert response.status_code == 303
+    found = [str(m) for m in get_messages(response.wsgi_request)]
+    client.cookies.pop("messages", None)
+    return found
+
+
+def downloads() -> list[tuple[int, str | None]]:
+    return sorted(
+        ReportEvent.objects.filter(action="downloaded").values_list("report_id", "user__username")
+    )
+
+
+# ---------------------------------------------------------------- one report's file
+
+
+@pytest.mark.parametrize("level", MAY)
+def test_levels_that_may_get_the_file(client, world, level):
+    report = ready("reseller", world, world.top)
+    user = staff(level)
+    client.force_login(user)
+    response = client.get(reverse("reports:report-download", args=[report.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="hostmeter-reseller-top.example-{WHEN}.csv"'
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    data = body(response)
+    assert data == stored_bytes(report)
+    assert len(read_csv(data)[1]) == len(world.below(world.top))
+    assert downloads() == [(report.pk, user.username)]
+
+
+@pytest.mark.parametrize("level", MAY_NOT)
+def test_levels_that_may_not_get_403_and_no_bytes(client, world, level):
+    report = ready("reseller", world, world.top)
+    client.force_login(staff(level))
+    response = client.get(reverse("reports:report-download", args=[report.pk]))
+    assert response.status_code == 403
+    assert "Content-Disposition" not in response
+    data = body(response)
+    assert b"Usage as of" not in data and b"top.example" not in data
+    assert downloads() == []
+
+
+def test_anonymous_is_sent_to_sign_in(client, world):
+    report = ready("reseller", world, world.top)
+    url = reverse("reports:report-download", args=[report.pk])
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert "next=" in response.url
+    assert downloads() == []
+
+
+@pytest.mark.parametrize("status", ["queued", "generating", "failed"])
+def test_a_report_that_is_not_ready_is_409(client, world, status):
+    report, _ = report_request(kind="reseller", subject=world.top, update=world.update)
+    Report.objects.filter(pk=report.pk).update(
+        status=status, error="disk full" * (status == "failed")
+    )
+    client.force_login(staff("marketing"))
+    response = client.get(reverse("reports:report-download", args=[report.pk]))
+    assert response.status_code == 409
+    assert "Content-Disposition" not in response
+    page = response.content.decode()
+    assert "This report is not ready" in page
+    assert Report.Status(status).label in page
+    assert downloads() == []
+
+
+def test_an_xlsx_file_and_the_whole_reports(client, world):
+    client.force_login(staff("operations"))
+    for kind, name in (
+        ("summary", "summary"),
+        ("resellers", "reseller-usage"),
+        ("organizations", "organization-site-usage"),
+    ):
+        report = ready(kind, world, fmt="xlsx")
+        response = client.get(reverse("reports:report-download", args=[report.pk]))
+        assert response.status_code == 200
+        assert response["Content-Disposition"] == (
+            f'attachment; filename="hostmeter-{name}-{WHEN}.xlsx"'
+        )
+        assert "spreadsheetml" in response["Content-Type"]
+        assert body(response) == stored_bytes(report)
+
+
+# ---------------------------------------------------------------- the action bar
+
+
+def actions(client, *ids, action="export", **extra):
+    data = {"action": action, "selected": [str(i) for i in ids], **extra}
+    return client.post(reverse("reports:reseller-actions"), data)
+
+
+def test_export_one_ready_report_gives_its_csv(client, world):
+    report = ready("reseller", world, world.top)
+    user = staff("marketing")
+    client.force_login(user)
+    response = actions(client, world.top.pk)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="hostmeter-reseller-top.example-{WHEN}.csv"'
+    )
+    assert body(response) == stored_bytes(report)
+    assert downloads() == [(report.pk, user.username)]
+
+
+def test_export_several_ready_reports_gives_one_zip(client, world):
+    chosen = [world.top, world.sub, world.other]
+    reports = {r.domain: ready("reseller", world, r) for r in chosen}
+    user = staff("systems")
+    client.force_login(user)
+    response = actions(client, *(r.pk for r in chosen))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == f'attachment; filename="hostmeter-reports-{WHEN}.zip"'
+    with zipfile.ZipFile(io.BytesIO(body(response))) as archive:
+        assert archive.testzip() is None
+        names = sorted(archive.namelist())
+        assert names == sorted(f"hostmeter-reseller-{d}-{WHEN}.csv" for d in reports)
+        for domain, report in reports.items():
+            data = archive.read(f"hostmeter-reseller-{domain}-{WHEN}.csv")
+            assert data == stored_bytes(report)
+            reseller = next(r for r in chosen if r.domain == domain)
+            assert len(read_csv(data)[1]) == len(world.below(reseller))
+    assert downloads() == sorted((r.pk, user.username) for r in reports.values())
+
+
+def test_export_refuses_when_any_selected_report_is_not_ready(client, world):
+    ready("reseller", world, world.top)
+    report_request(kind="reseller", subject=world.sub, update=world.update)  # queued
+    client.force_login(staff("marketing"))
+    # world.other has no report at all: Not generated
+    for selection in ([world.top.pk, world.sub.pk], [world.top.pk, world.other.pk]):
+        response = actions(client, *selection)
+        assert response.status_code == 303
+        assert "Content-Disposition" not in response
+        assert response["Location"].startswith(reverse("reports:reseller-usage"))
+        (message,) = messages_of(client, response)
+        assert "must be generated first and show Ready (1 of 2 are)" in message
+    assert downloads() == []
+
+
+def test_generate_from_the_action_bar_queues_and_audits(client, world):
+    user = staff("marketing")
+    client.force_login(user)
+    response = actions(client, world.top.pk, world.sub.pk, action="generate")
+    assert response.status_code == 303
+    assert messages_of(client, response) == ["2 reports queued."]
+    reports = Report.objects.filter(kind="reseller", update=world.update)
+    assert sorted(reports.values_list("reseller_id", "status", "requested_by")) == sorted(
+        [(world.top.pk, "queued", user.pk), (world.sub.pk, "queued", user.pk)]
+    )
+    events = ReportEvent.objects.filter(action="requested")
+    assert sorted(events.values_list("report__reseller_id", "user")) == sorted(
+        [(world.top.pk, user.pk), (world.sub.pk, user.pk)]
+    )
+    # asking again starts nothing
+    response = actions(client, world.top.pk, action="generate")
+    assert messages_of(client, response) == ["1 already being generated."]
+    assert reports.count() == 2 and events.count() == 2
+
+
+@pytest.mark.parametrize("level", MAY_NOT)
+def test_the_action_bar_is_refused_to_other_levels(client, world, level):
+    ready("reseller", world, world.top)
+    client.force_login(staff(level))
+    assert actions(client, world.top.pk).status_code == 403
+    assert actions(client, world.sub.pk, action="generate").status_code == 403
+    assert downloads() == []
+    assert Report.objects.count() == 1
+
+
+# ---------------------------------------------------------------- export reports tab
+
+
+@pytest.mark.parametrize("kind", ["summary", "resellers", "organizations"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_tab_generate_queues(client, world, kind, fmt):
+    user = staff("operations")
+    client.force_login(user)
+    response = client.post(reverse("reports:export-generate"), {"kind": kind, "format": fmt})
+    assert response.status_code == 303
+    report = Report.objects.get()
+    assert (report.kind, report.format, report.status, report.requested_by) == (
+        kind,
+        fmt,
+        "queued",
+        user,
+    )
+    assert report.events.get().action == "requested"
+    assert messages_of(client, response) == [
+        f"{report.get_kind_display()} report ({fmt.upper()}) queued."
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "reseller", "format": "csv"},  # a reseller's report needs its reseller
+        {"kind": "everything", "format": "csv"},
+        {"kind": "summary", "format": "pdf"},
+        {},
+    ],
+)
+def test_export_tab_refuses_unknown_kinds(client, world, data):
+    client.force_login(staff("marketing"))
+    response = client.post(reverse("reports:export-generate"), data)
+    assert response.status_code == 303
+    assert messages_of(client, response) == ["Choose one of the reports and formats listed."]
+    assert not Report.objects.exists()
+
+
+def test_export_tab_lists_files_with_download_links(client, world):
+    report = ready("organizations", world)
+    client.force_login(staff("marketing"))
+    page = client.get(reverse("reports:export-reports")).content.decode()
+    assert reverse("reports:report-download", args=[report.pk]) in page
+
+
+# ---------------------------------------------------------------- audit log
+
+
+@pytest.mark.parametrize("level", ["operations", "marketing", *MAY_NOT])
+def test_audit_log_is_refused_below_systems(client, world, level):
+    client.force_login(staff(level))
+    assert client.get(reverse("reports:audit-log")).status_code == 403
+
+
+def test_audit_log_shows_requests_generations_and_downloads(client, world):
+    report = ready("reseller", world, world.top)
+    downloader = staff("marketing")
+    client.force_login(downloader)
+    client.get(reverse("reports:report-download", args=[report.pk]))
+    admin = staff("systems")
+    client.force_login(admin)
+    response = client.get(reverse("reports:audit-log"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in ("Requested generation", "Generated", "Downloaded", downloader.username):
+        assert text in page
+
+
+@pytest.mark.parametrize("kind", ["reseller", "organization"])
+def test_the_list_shows_a_queued_report_after_generate(client, world, kind):
+    """Regression: _status_poller.html reversed subject.status_url, which Subject lacked:
+    NoReverseMatch (HTTP 500) with any row Queued or Generating (found on c0c9295)."""
+    subject = world.top if kind == "reseller" else world.orgs[0]
+    client.force_login(staff("marketing"))
+    response = client.post(
+        reverse(f"reports:{kind}-actions"), {"action": "generate", "selected": [subject.pk]}
+    )
+    assert response.status_code == 303
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "Queued" in page.content.decode()
+    poll = client.get(reverse(f"reports:{kind}-report-status"), {"ids": [subject.pk]})
+    assert poll.status_code == 200
