@@ -200,7 +200,7 @@ def _summary_query(report: Report, params: dict) -> ReportQuery:
         AS_OF,
         Column("Service", text("s.name")),
         Column("Resource", text("r.name")),
-        Column("Unit", "r.unit"),
+        Column("Unit", text("r.unit")),
         Column("Limit", qty(f"g.{limit}", whole=True), NUMBER),
         Column("Sold", qty("g.allocated", whole=True), NUMBER),
         Column("Available", qty(f"g.{limit} - g.allocated", whole=True), NUMBER),

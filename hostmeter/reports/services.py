@@ -27,6 +27,7 @@ from .writers import HashingWriter, write_csv, write_xlsx
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
+QUEUE_PATIENCE = timedelta(minutes=10)
 IN_PROGRESS = (Report.Status.QUEUED, Report.Status.GENERATING)
 
 
@@ -72,9 +73,7 @@ def report_request(
                     report = Report.objects.create(**where, requested_by=user)
             except IntegrityError:  # a concurrent request created it first
                 return Report.objects.get(**where), False
-        elif report.status in IN_PROGRESS or (
-            report.status == Report.Status.READY and not regenerate
-        ):
+        elif _still_wanted(report, regenerate):
             return report, False
         else:
             _reset(report, user)
@@ -83,6 +82,17 @@ def report_request(
 
         transaction.on_commit(partial(report_generate_task.enqueue, report_id=report.pk))
     return report, True
+
+
+def _still_wanted(report: Report, regenerate: bool) -> bool:
+    """Whether a request for this report needs nothing new."""
+    if report.status == Report.Status.QUEUED:
+        # Queued for long, its task may be lost (the queue's worker has no retries): it
+        # is queued again; a duplicate task is harmless, report_generate claims once.
+        return report.requested_at >= timezone.now() - QUEUE_PATIENCE
+    if report.status == Report.Status.GENERATING:
+        return True
+    return report.status == Report.Status.READY and not regenerate
 
 
 def _reset(report: Report, user) -> None:
@@ -159,9 +169,9 @@ class _Heartbeat(threading.Thread):
     """Writes progress and a sign of life from its own database connection, so the
     report's lease stays fresh while the main thread streams rows."""
 
-    def __init__(self, report_id: int, total: int):
+    def __init__(self, report_id: int, total: int, claim):
         super().__init__(daemon=True, name=f"report-{report_id}-heartbeat")
-        self.report_id, self.total, self.rows = report_id, max(total, 1), 0
+        self.report_id, self.total, self.rows, self.claim = report_id, max(total, 1), 0, claim
         self.stopped = threading.Event()
 
     def run(self):
@@ -172,9 +182,9 @@ class _Heartbeat(threading.Thread):
             connection.close()
 
     def beat(self):
-        Report.objects.filter(pk=self.report_id, status=Report.Status.GENERATING).update(
-            heartbeat_at=timezone.now(), progress=min(99, self.rows * 100 // self.total)
-        )
+        Report.objects.filter(
+            pk=self.report_id, status=Report.Status.GENERATING, started_at=self.claim
+        ).update(heartbeat_at=timezone.now(), progress=min(99, self.rows * 100 // self.total))
 
 
 class _StoredTempFile(File):
@@ -187,15 +197,16 @@ class _StoredTempFile(File):
 def report_generate(*, report_id: int) -> Report:
     """Writes the report's file under a temporary name, checksums it, stores it, and only
     then marks it Ready. Any failure marks it Failed with the reason."""
+    # started_at is this run's claim: every later write requires it, so a run declared
+    # dead (and perhaps retried by another worker) can no longer change the report
+    claim = timezone.now()
     claimed = Report.objects.filter(pk=report_id, status=Report.Status.QUEUED).update(
-        status=Report.Status.GENERATING,
-        started_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-        progress=0,
+        status=Report.Status.GENERATING, started_at=claim, heartbeat_at=claim, progress=0
     )
     report = Report.objects.select_related("update", "reseller", "organization").get(pk=report_id)
     if not claimed:
         return report  # generated, failed or taken by another worker meanwhile
+    mine = Report.objects.filter(pk=report.pk, status=Report.Status.GENERATING, started_at=claim)
     tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_path = tempfile.mkstemp(prefix=f"report-{report.pk}-", suffix=".part", dir=tmp_dir)
@@ -205,7 +216,7 @@ def report_generate(*, report_id: int) -> Report:
         with connection.cursor() as cursor:
             cursor.execute(query.count_sql, query.params)
             total = cursor.fetchone()[0]
-        heartbeat = _Heartbeat(report.pk, total)
+        heartbeat = _Heartbeat(report.pk, total, claim)
         heartbeat.start()
         progress = partial(setattr, heartbeat, "rows")
         provider = Provider.get()
@@ -221,14 +232,17 @@ def report_generate(*, report_id: int) -> Report:
                     delimiter=provider.csv_delimiter,
                     progress=progress,
                 )
-        sha256, size = _digest(tmp_path)
+        if report.format == Report.Format.XLSX:  # XlsxWriter wrote the file itself
+            sha256, size = _digest(tmp_path)
+        else:
+            sha256, size = out.sha256.hexdigest(), out.size
         _pause_for_tests()
         with open(tmp_path, "rb") as done:
             name = default_storage.save(
                 f"reports/{report.update.cutoff:%Y/%m}/{report.pk}-{_file_name(report)}",
                 _StoredTempFile(done),
             )
-        ready = Report.objects.filter(pk=report.pk, status=Report.Status.GENERATING).update(
+        ready = mine.update(
             file=name,
             status=Report.Status.READY,
             progress=100,
@@ -248,12 +262,10 @@ def report_generate(*, report_id: int) -> Report:
             )
     except Exception as exc:
         log.exception("Report %s failed", report.pk)
-        Report.objects.filter(pk=report.pk).update(
-            status=Report.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        ReportEvent.objects.create(
-            report=report, action=ReportEvent.Action.FAILED, detail=str(exc)[:300]
-        )
+        if mine.update(status=Report.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]):
+            ReportEvent.objects.create(
+                report=report, action=ReportEvent.Action.FAILED, detail=str(exc)[:300]
+            )
     finally:
         if heartbeat is not None:
             heartbeat.stopped.set()
@@ -288,28 +300,30 @@ def reports_fail_stale(*, now=None) -> int:
     removes the partial files such a worker left behind."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.HOSTMETER["REPORT_LEASE_SECONDS"])
-    stale = list(
+    candidates = list(
         Report.objects.filter(
             status=Report.Status.GENERATING, heartbeat_at__lt=now - lease
         ).values_list("pk", flat=True)
     )
-    if not stale:
-        return 0
-    failed = Report.objects.filter(pk__in=stale, status=Report.Status.GENERATING).update(
-        status=Report.Status.FAILED,
-        error="The worker generating this report stopped before it finished. Generate it again.",
-    )
-    ReportEvent.objects.bulk_create(
-        [
-            ReportEvent(report_id=pk, action=ReportEvent.Action.FAILED, detail="worker stopped")
-            for pk in stale
-        ]
-    )
+    stale = []
+    for pk in candidates:
+        # one by one, with the condition again: a report that finished meanwhile stays
+        if Report.objects.filter(
+            pk=pk, status=Report.Status.GENERATING, heartbeat_at__lt=now - lease
+        ).update(
+            status=Report.Status.FAILED,
+            error="The worker generating this report stopped before it finished. "
+            "Generate it again.",
+        ):
+            stale.append(pk)
+            ReportEvent.objects.create(
+                report_id=pk, action=ReportEvent.Action.FAILED, detail="worker stopped"
+            )
     tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
     for pk in stale:
         for part in tmp_dir.glob(f"report-{pk}-*.part"):
             part.unlink(missing_ok=True)
-    return failed
+    return len(stale)
 
 
 # ---------------------------------------------------------------- downloads
@@ -319,13 +333,12 @@ def report_download_response(*, reports: list[Report], user) -> FileResponse:
     """Streams one Ready report's file, or several as one ZIP; records who downloaded."""
     if not reports or any(r.status != Report.Status.READY or not r.file for r in reports):
         raise ReportError("Only reports that are Ready can be downloaded.")
-    ReportEvent.objects.bulk_create(
-        [ReportEvent(report=r, action=ReportEvent.Action.DOWNLOADED, user=user) for r in reports]
-    )
     if len(reports) == 1:
         report = reports[0]
+        handle = default_storage.open(report.file.name, "rb")  # a missing file fails here
+        _log_downloads(reports, user)
         return FileResponse(
-            default_storage.open(report.file.name, "rb"),
+            handle,
             as_attachment=True,
             filename=_file_name(report),
             content_type=_content_type(report),
@@ -340,12 +353,19 @@ def report_download_response(*, reports: list[Report], user) -> FileResponse:
                 while block := src.read(1 << 20):
                     dst.write(block)
     spool.seek(0)
+    _log_downloads(reports, user)
     when = reports[0].update.cutoff.astimezone(Provider.get().zone).strftime("%Y%m%d-%H%M")
     return FileResponse(
         spool,
         as_attachment=True,
         filename=f"hostmeter-reports-{when}.zip",
         content_type="application/zip",
+    )
+
+
+def _log_downloads(reports: list[Report], user) -> None:
+    ReportEvent.objects.bulk_create(
+        [ReportEvent(report=r, action=ReportEvent.Action.DOWNLOADED, user=user) for r in reports]
     )
 
 

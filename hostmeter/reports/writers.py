@@ -17,6 +17,15 @@ from django.db import connection
 from .columns import NUMBER, ReportQuery
 
 CHUNK_ROWS = 5000
+DELIMITERS = (",", ";")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def guard(text: str) -> str:
+    """The same guard as columns.text, for cells made in Python (headers: resource names)."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 BOM = "\ufeff".encode()
 
 Progress = Callable[[int], None]  # called with the rows written so far
@@ -38,11 +47,13 @@ def write_csv(
     query: ReportQuery, out: HashingWriter, *, bom: bool, delimiter: str, progress: Progress
 ) -> int:
     """Writes the header and every row; returns the number of rows."""
+    if delimiter not in DELIMITERS:  # it goes into the COPY statement's text
+        raise ValueError(f"unsupported CSV delimiter {delimiter!r}")
     if bom:
         out.write(BOM)
     header = _TextSink()
     csv.writer(header, delimiter=delimiter, lineterminator="\r\n").writerow(
-        [c.header for c in query.columns]
+        [guard(c.header) for c in query.columns]
     )
     out.write(header.take().encode())
     if connection.vendor == "postgresql":

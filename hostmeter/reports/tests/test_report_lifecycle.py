@@ -303,12 +303,6 @@ def test_a_generation_declared_dead_meanwhile_does_not_publish_its_file(small, m
     assert part_files(media) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: services.report_generate's except branch marks the report FAILED without "
-    "checking it is still GENERATING, so a worker declared dead overwrites a retry that "
-    "a user queued meanwhile (or a Ready file of another worker).",
-)
 @pytest.mark.django_db
 def test_a_worker_declared_dead_does_not_overwrite_a_retry(small, media, monkeypatch):
     reseller, _, update = small
