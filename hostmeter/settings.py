@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "hostmeter.tenancy",
     "hostmeter.metering",
     "hostmeter.reports",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "hostmeter.api",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +93,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("HOSTMETER_DB_CONN_MAX_AGE", "0")),
     )
 }
+if test_name := os.environ.get("HOSTMETER_TEST_DB_NAME"):
+    # one test database per run, so that runs side by side do not drop each other's
+    DATABASES["default"]["TEST"] = {"NAME": test_name}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
@@ -152,4 +159,53 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("HOSTMETER_LOG_LEVEL", "INFO")},
+}
+
+# The REST API under /api/v1/ (hostmeter.api): tokens or the session, login levels,
+# keyset pagination, an OpenAPI schema with docs served from our own static files.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "hostmeter.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["hostmeter.api.permissions.LevelPermission"],
+    "DEFAULT_PAGINATION_CLASS": "hostmeter.api.pagination.KeysetPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_METADATA_CLASS": None,
+    "EXCEPTION_HANDLER": "hostmeter.api.exceptions.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "hostmeter API",
+    "DESCRIPTION": (
+        "Usage, tenancy, reports and usage-sample ingest of the hosting provider's panel, "
+        "with the login levels of the pages. Authenticate with `Authorization: Bearer "
+        "<token>` (tokens: /api/v1/tokens/ or `hostmeter api_token create`) or the "
+        "panel's session. 401 without credentials, 403 when the login level (or an "
+        "ingest-only token) may not. Lists are paged with a cursor: follow `next`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ReportKindEnum": "hostmeter.reports.models.Report.Kind",
+        "ResourceKindEnum": "hostmeter.tenancy.models.Resource.Kind",
+        "LimitKindEnum": "hostmeter.api.serializers.LIMIT_KINDS",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hostmeter.api.schema.add_error_responses",
+    ],
+}
+HOSTMETER_API = {
+    # Largest ingest request: rows and bytes (413 beyond, nothing stored).
+    "INGEST_MAX_ROWS": int(os.environ.get("HOSTMETER_API_INGEST_MAX_ROWS", "10000")),
+    "INGEST_MAX_BYTES": int(os.environ.get("HOSTMETER_API_INGEST_MAX_BYTES", "20000000")),
+    # A token's "last used" is written at most this often (not on every request).
+    "TOKEN_TOUCH_SECONDS": 60,
 }

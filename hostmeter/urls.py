@@ -11,5 +11,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reports/", include("hostmeter.reports.urls")),
+    path("api/v1/", include("hostmeter.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,72 @@
+"""What the report commands share: naming a report's subject on the command line, the exit
+codes scripts rely on, and writing a Ready report's file out."""
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+from hostmeter.metering.models import UsageUpdate
+from hostmeter.reports.models import Report
+from hostmeter.tenancy.models import Organization, Reseller
+
+from .services import report_file_copy
+
+# Exit codes (documented in each command's help and in README.md).
+OK, FAILED, USAGE, TIMED_OUT, NOT_READY = 0, 1, 2, 3, 4
+STDOUT = "-"
+
+KINDS = [k.value for k in Report.Kind]
+SUBJECT_HELP = (
+    "summary, resellers (reseller usage), organizations (organization site usage), "
+    "reseller DOMAIN or organization DOMAIN"
+)
+
+
+def add_subject_arguments(parser) -> None:
+    parser.add_argument("kind", choices=KINDS, help=f"What to report on: {SUBJECT_HELP}.")
+    parser.add_argument("domain", nargs="?", help="The reseller's or organization's domain.")
+    parser.add_argument(
+        "--format", choices=[f.value for f in Report.Format], default="csv", help="Default: csv."
+    )
+
+
+def subject_from(kind: str, domain: str | None):
+    """The Reseller or Organization named, or None for the whole-provider kinds."""
+    if kind in (Report.Kind.RESELLER, Report.Kind.ORGANIZATION):
+        if not domain:
+            raise CommandError(f"Name the {kind}: {kind} DOMAIN.", returncode=USAGE)
+        model = Reseller if kind == Report.Kind.RESELLER else Organization
+        found = model.objects.filter(domain=domain.strip().lower()).first()
+        if found is None:
+            raise CommandError(f"No {kind} with the domain {domain}.", returncode=USAGE)
+        return found
+    if domain:
+        raise CommandError(f"A {kind} report has no domain (got {domain}).", returncode=USAGE)
+    return None
+
+
+def subject_label(report: Report) -> str:
+    holder = report.reseller or report.organization
+    return f"{report.get_kind_display()} {holder.domain}" if holder else report.get_kind_display()
+
+
+def write_file(report: Report, output: str, stdout) -> str:
+    """Writes the file to the path (or "-": standard output); returns a description."""
+    if output == STDOUT:
+        stream = getattr(stdout, "_out", stdout)
+        size = report_file_copy(
+            report=report, destination=getattr(stream, "buffer", sys.stdout.buffer)
+        )
+        return f"{size:,} bytes to standard output"
+    path = Path(output)
+    if path.is_dir():
+        raise CommandError(f"--output {output} is a directory; give a file name.", returncode=USAGE)
+    if not path.parent.exists():
+        raise CommandError(f"The folder of --output {output} does not exist.", returncode=USAGE)
+    size = report_file_copy(report=report, destination=path)
+    return f"{size:,} bytes to {path}"
+
+
+def update_label(update: UsageUpdate) -> str:
+    return f"usage as of {update.cutoff.isoformat()}"

@@ -1,0 +1,177 @@
+"""Functions that change state for the API and its commands: tokens, suspension, starting
+a usage update, copying a report's file out. Everything else calls the domain apps'
+services directly."""
+
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.services import UsageUpdateError, usage_update_request
+from hostmeter.reports.models import Report, ReportEvent
+from hostmeter.reports.services import ReportError
+from hostmeter.tenancy.models import Organization, Reseller
+
+from .models import TOKEN_MARK, ApiToken
+
+# ---------------------------------------------------------------- tokens
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_create(
+    *, user, name: str, scope: str = ApiToken.Scope.FULL, created_by=None
+) -> tuple[ApiToken, str]:
+    """Creates a token for the login; returns it with its secret text, which is not kept
+    anywhere and cannot be shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name (what uses it)."})
+    if scope not in ApiToken.Scope.values:
+        raise ValidationError({"scope": f"“{scope}” is not full or ingest."})
+    if not user.is_active:
+        raise ValidationError({"user": f"The login {user.username} is not active."})
+    for _ in range(5):  # an 8-hex-digit prefix collides rarely; try again when it does
+        prefix, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+        raw = f"{TOKEN_MARK}_{prefix}_{secret}"
+        token = ApiToken(
+            user=user,
+            name=name[:100],
+            prefix=prefix,
+            key_hash=_hash(raw),
+            scope=scope,
+            created_by=created_by,
+        )
+        try:
+            with transaction.atomic():
+                token.save()
+        except IntegrityError:
+            continue
+        return token, raw
+    raise RuntimeError("Could not find a free token prefix.")
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Revokes the token for good (it is kept, revoked, for the record)."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_check(raw: str, *, now: datetime | None = None) -> ApiToken | None:
+    """The active token with this text, or None; notes when it was last used.
+
+    The lookup is by the public prefix; the hashes are compared in constant time, so
+    the response time tells nothing about how much of a guess was right.
+    """
+    mark, _, rest = raw.strip().partition("_")
+    prefix, _, secret = rest.partition("_")
+    if mark != TOKEN_MARK or not prefix or not secret:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.key_hash, _hash(raw.strip())):
+        return None
+    now = now or timezone.now()
+    every = timedelta(seconds=settings.HOSTMETER_API["TOKEN_TOUCH_SECONDS"])
+    # At most one write a minute per token: a collector posting batches in a loop
+    # must not turn every request into an extra UPDATE (and an SQLite write lock).
+    if token.last_used_at is None or now - token.last_used_at >= every:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token
+
+
+# ---------------------------------------------------------------- tenancy
+
+
+def tenancy_suspend_set(*, subject: Reseller | Organization, suspended: bool) -> None:
+    """Suspends (or resumes) a reseller or an organization.
+
+    tenancy.services has no function for the is_suspended flag yet; this is the one
+    place that sets it, until tenancy grows its own.
+    """
+    if subject.is_suspended != suspended:
+        subject.is_suspended = suspended
+        subject.save(update_fields=["is_suspended"])
+
+
+# ---------------------------------------------------------------- usage updates
+
+
+class UsageUpdateBusy(UsageUpdateError):
+    """An update is already queued or running."""
+
+    def __init__(self, update: UsageUpdate):
+        super().__init__(
+            f"A usage update (as of {update.cutoff.isoformat()}) is already "
+            f"{update.get_status_display().lower()}; wait for it to finish."
+        )
+        self.update = update
+
+
+def usage_update_start(*, user, cutoff: datetime | None = None) -> UsageUpdate:
+    """Queues a usage update now (or as of a past cut-off), as "run an update now" on the
+    summary page does: refused while another one is queued or running."""
+    busy = UsageUpdate.objects.filter(
+        status__in=[UsageUpdate.Status.QUEUED, UsageUpdate.Status.RUNNING]
+    ).first()
+    if busy:
+        raise UsageUpdateBusy(busy)
+    return usage_update_request(
+        cutoff=cutoff or timezone.now(), trigger=UsageUpdate.Trigger.MANUAL, requested_by=user
+    )
+
+
+# ---------------------------------------------------------------- report files
+
+
+def report_file_copy(*, report: Report, destination: str | Path | IO[bytes], user=None) -> int:
+    """Copies a Ready report's file to a path (written whole, then renamed into place) or
+    to an open binary stream; records the download like the pages do. Returns the bytes."""
+    if report.status != Report.Status.READY or not report.file:
+        raise ReportError(
+            f"The report is {report.get_status_display()}; only a Ready report can be exported."
+        )
+    with default_storage.open(report.file.name, "rb") as src:
+        if hasattr(destination, "write"):
+            size = _copy(src, destination)
+        else:
+            path = Path(destination)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    size = _copy(src, out)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    ReportEvent.objects.create(
+        report=report, action=ReportEvent.Action.DOWNLOADED, user=user, detail="exported"
+    )
+    return size
+
+
+def _copy(src: IO[bytes], dst: IO[bytes]) -> int:
+    size = 0
+    while block := src.read(1 << 20):
+        dst.write(block)
+        size += len(block)
+    return size

@@ -1,0 +1,134 @@
+"""Reports: request generation, follow its status, download the file."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from hostmeter.reports.models import Report
+from hostmeter.reports.services import ReportError, report_download_response, report_request
+from hostmeter.tenancy.models import Organization, Reseller
+
+from .. import selectors
+from .. import serializers as s
+from ..renderers import FileRenderer
+from .base import (
+    CONFLICT,
+    ID,
+    REPORTS,
+    ApiView,
+    Conflict,
+    ListView,
+    choice_param,
+    created,
+    domain_param,
+    param,
+    valid_data,
+)
+
+# ---------------------------------------------------------------- reports
+
+
+@extend_schema(tags=["reports"])
+class ReportListView(ListView):
+    level_actions = {"GET": REPORTS, "POST": REPORTS}
+    serializer_class = s.ReportSerializer
+    orderings = {"-id": ("-id",), "id": ("id",)}
+
+    @extend_schema(
+        summary="List reports: the current ones and every earlier file",
+        parameters=[
+            param("kind", "Report kind.", enum=Report.Kind.values),
+            param("status", "Report status.", enum=Report.Status.values),
+            param("file_format", "File format (csv or xlsx).", enum=Report.Format.values),
+            param("reseller", "A reseller's reports (domain)."),
+            param("organization", "An organization's reports (domain)."),
+            param("update", "Reports of one usage update (id).", OpenApiTypes.INT),
+        ],
+    )
+    def get(self, request):
+        update = None
+        if raw := request.query_params.get("update"):
+            update = selectors.usage_update_find(raw) if raw.isdigit() else None
+            if update is None:
+                raise ValidationError({"update": [f"No usage update with the id {raw}."]})
+        qs = selectors.reports_query(
+            kind=choice_param(request, "kind", Report.Kind.values),
+            status=choice_param(request, "status", Report.Status.values),
+            format=choice_param(request, "file_format", Report.Format.values),
+            reseller=domain_param(request, "reseller", Reseller),
+            organization=domain_param(request, "organization", Organization),
+            update=update,
+        )
+        return self.list_response(qs)
+
+    @extend_schema(
+        summary="Generate a report",
+        description="Queues the report of the most recent completed update (or `update`) "
+        "for its subject; answers 202 with the report to poll until its status is ready "
+        "(200 if it is Ready already and regenerate is false). 409 when there is no "
+        "completed usage update yet.",
+        request=s.ReportRequestSerializer,
+        responses={202: s.ReportSerializer, 200: s.ReportSerializer, 409: CONFLICT},
+    )
+    def post(self, request):
+        data = valid_data(s.ReportRequestSerializer, request)
+        try:
+            report, _queued = report_request(
+                kind=data["kind"],
+                subject=data["subject"],
+                update=data.get("update") or selectors.usage_update_find("latest"),
+                user=request.user,
+                format=data["format"],
+                regenerate=data["regenerate"],
+            )
+        except ReportError as exc:
+            raise Conflict(str(exc)) from exc
+        body = self.get_serializer(report).data
+        ready = report.status == Report.Status.READY
+        code = status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED
+        return created(body, body["url"], code)
+
+
+@extend_schema(tags=["reports"])
+class ReportDetailView(ApiView):
+    level_actions = {"GET": REPORTS}
+    serializer_class = s.ReportSerializer
+
+    @extend_schema(summary="A report's status, progress and file details", parameters=[ID])
+    def get(self, request, pk):
+        report = get_object_or_404(selectors.reports_query(), pk=pk)
+        return Response(self.get_serializer(report).data)
+
+
+@extend_schema(tags=["reports"])
+class ReportFileView(ApiView):
+    level_actions = {"GET": REPORTS}
+    renderer_classes = [JSONRenderer, FileRenderer]
+
+    @extend_schema(
+        summary="Download a report's file",
+        parameters=[ID, OpenApiParameter("format", exclude=True)],
+        description="The CSV or XLSX file once the report is Ready; 409 before.",
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            (409, "application/json"): CONFLICT,
+        },
+    )
+    def get(self, request, pk):
+        report = get_object_or_404(selectors.reports_query(), pk=pk)
+        if report.status != Report.Status.READY:
+            raise Conflict(
+                f"The report is {report.get_status_display()}"
+                + (f" ({report.progress}% done)" if report.status == "generating" else "")
+                + ": it can be downloaded once its status is Ready."
+                + (f" It failed: {report.error}" if report.status == "failed" else "")
+            )
+        return report_download_response(reports=[report], user=request.user)
