@@ -7,10 +7,8 @@ from hostmeter.accounts.levels import ALLOWED, Action, LoginLevel, user_can, use
 
 from .models import ApiToken
 
-# Pushing usage samples changes the figures every page and report shows; DESIGN.md's
-# table has no row for it, so it takes the levels that may change the customer base
-# (Systems, Operations). A token's "ingest" scope narrows what it may do, never widens.
-INGEST = Action.MANAGE_TENANCY
+# A token's "ingest" scope narrows what it may do, never widens it.
+INGEST = Action.INGEST_USAGE
 # Reading and managing one's own API tokens: any staff login (token holders only).
 OWN_TOKENS = "own_tokens"
 

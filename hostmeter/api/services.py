@@ -1,6 +1,5 @@
-"""Functions that change state for the API and its commands: tokens, suspension, starting
-a usage update, copying a report's file out. Everything else calls the domain apps'
-services directly."""
+"""Functions that change state for the API and its commands: tokens and copying a report's
+file out. Everything else calls the domain apps' services directly."""
 
 import hashlib
 import hmac
@@ -17,11 +16,8 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import UsageUpdateError, usage_update_request
 from hostmeter.reports.models import Report, ReportEvent
 from hostmeter.reports.services import ReportError
-from hostmeter.tenancy.models import Organization, Reseller
 
 from .models import TOKEN_MARK, ApiToken
 
@@ -97,47 +93,6 @@ def api_token_check(raw: str, *, now: datetime | None = None) -> ApiToken | None
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
-
-
-# ---------------------------------------------------------------- tenancy
-
-
-def tenancy_suspend_set(*, subject: Reseller | Organization, suspended: bool) -> None:
-    """Suspends (or resumes) a reseller or an organization.
-
-    tenancy.services has no function for the is_suspended flag yet; this is the one
-    place that sets it, until tenancy grows its own.
-    """
-    if subject.is_suspended != suspended:
-        subject.is_suspended = suspended
-        subject.save(update_fields=["is_suspended"])
-
-
-# ---------------------------------------------------------------- usage updates
-
-
-class UsageUpdateBusy(UsageUpdateError):
-    """An update is already queued or running."""
-
-    def __init__(self, update: UsageUpdate):
-        super().__init__(
-            f"A usage update (as of {update.cutoff.isoformat()}) is already "
-            f"{update.get_status_display().lower()}; wait for it to finish."
-        )
-        self.update = update
-
-
-def usage_update_start(*, user, cutoff: datetime | None = None) -> UsageUpdate:
-    """Queues a usage update now (or as of a past cut-off), as "run an update now" on the
-    summary page does: refused while another one is queued or running."""
-    busy = UsageUpdate.objects.filter(
-        status__in=[UsageUpdate.Status.QUEUED, UsageUpdate.Status.RUNNING]
-    ).first()
-    if busy:
-        raise UsageUpdateBusy(busy)
-    return usage_update_request(
-        cutoff=cutoff or timezone.now(), trigger=UsageUpdate.Trigger.MANUAL, requested_by=user
-    )
 
 
 # ---------------------------------------------------------------- report files

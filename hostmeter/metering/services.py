@@ -37,6 +37,17 @@ class UsageUpdateBusy(UsageUpdateError):
     """Another usage update is running; this one has to wait its turn."""
 
 
+class UsageUpdatePending(UsageUpdateError):
+    """An update is already queued or running: a new one is not started."""
+
+    def __init__(self, update: "UsageUpdate"):
+        super().__init__(
+            f"A usage update (as of {update.cutoff.isoformat()}) is already "
+            f"{update.get_status_display().lower()}; wait for it to finish."
+        )
+        self.update = update
+
+
 # ---------------------------------------------------------------- samples
 
 
@@ -163,6 +174,8 @@ def _sample_from_fields(fields, orgs, resources, enabled, default_source):
     ]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
+    if any("\x00" in str(fields.get(k) or "") for k in fields):
+        raise ValueError("contains a NUL character")
     domain = str(fields["organization"]).strip().lower()
     if (org_id := orgs.get(domain)) is None:
         raise ValueError(f"no organization with the domain “{domain}”")
@@ -218,6 +231,19 @@ def usage_update_request(
 
             transaction.on_commit(partial(usage_update_task.enqueue, update_id=update.pk))
     return update
+
+
+def usage_update_start(*, user, cutoff: datetime | None = None) -> UsageUpdate:
+    """ "Update now" (page, API): queues an update as of now (or a past cut-off); refused
+    while another one is queued or running, so that they do not pile up."""
+    busy = UsageUpdate.objects.filter(
+        status__in=[UsageUpdate.Status.QUEUED, UsageUpdate.Status.RUNNING]
+    ).first()
+    if busy:
+        raise UsageUpdatePending(busy)
+    return usage_update_request(
+        cutoff=cutoff or timezone.now(), trigger=UsageUpdate.Trigger.MANUAL, requested_by=user
+    )
 
 
 def usage_update_latest() -> UsageUpdate | None:

@@ -13,8 +13,7 @@ from django.views.generic import RedirectView, TemplateView
 
 from hostmeter.accounts.access import LevelRequiredMixin
 from hostmeter.accounts.levels import Action, user_can
-from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import UsageUpdateError, usage_update_request
+from hostmeter.metering.services import UsageUpdateError, usage_update_start
 from hostmeter.tenancy.models import Organization, Provider, Reseller, Resource
 
 from . import selectors
@@ -489,21 +488,9 @@ class UpdateRunView(LevelRequiredMixin, View):
     required_action = Action.MANAGE_SCHEDULE
 
     def post(self, request):
-        busy = UsageUpdate.objects.filter(
-            status__in=[UsageUpdate.Status.QUEUED, UsageUpdate.Status.RUNNING]
-        ).first()
-        if busy:
-            messages.error(
-                request,
-                "A usage update is already "
-                f"{busy.get_status_display().lower()}; wait for it to finish.",
-            )
-            return redirect("reports:summary")
         try:
-            update = usage_update_request(
-                cutoff=timezone.now(), trigger=UsageUpdate.Trigger.MANUAL, requested_by=request.user
-            )
-        except UsageUpdateError as exc:
+            update = usage_update_start(user=request.user)
+        except UsageUpdateError as exc:  # already queued or running, or a clock problem
             messages.error(request, str(exc))
             return redirect("reports:summary")
         messages.success(

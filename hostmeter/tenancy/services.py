@@ -102,3 +102,10 @@ def limit_set(
     obj.full_clean(validate_constraints=False)
     obj.save()
     return obj
+
+
+def tenancy_suspend_set(*, subject: Reseller | Organization, suspended: bool) -> None:
+    """Suspends (or resumes) a reseller or an organization."""
+    if subject.is_suspended != suspended:
+        subject.is_suspended = suspended
+        subject.save(update_fields=["is_suspended"])

@@ -15,6 +15,8 @@ TABLE = {
     Action.MANAGE_SCHEDULE: (True, False, False, False, False),
     Action.MANAGE_STAFF: (True, False, False, False, False),
     Action.MANAGE_TENANCY: (True, True, False, False, False),
+    Action.USE_ADMIN: (True, True, False, False, False),
+    Action.INGEST_USAGE: (True, True, False, False, False),
 }
 LEVELS = [
     LoginLevel.SYSTEMS,

@@ -8,13 +8,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from hostmeter.tenancy.models import Organization, Reseller, Resource, Service
-from hostmeter.tenancy.services import limit_set, organization_save, reseller_save
+from hostmeter.tenancy.services import (
+    limit_set,
+    organization_save,
+    reseller_save,
+    tenancy_suspend_set,
+)
 
 from .. import selectors
 from .. import serializers as s
-from ..services import (
-    tenancy_suspend_set,
-)
 from .base import (
     BY_NAME,
     DOMAIN,

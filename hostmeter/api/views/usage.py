@@ -8,16 +8,16 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import UsageUpdateError
+from hostmeter.metering.services import (
+    UsageUpdateError,
+    UsageUpdatePending,
+    usage_update_start,
+)
 from hostmeter.reports import selectors as report_selectors
 from hostmeter.tenancy.models import Organization, Reseller
 
 from .. import selectors
 from .. import serializers as s
-from ..services import (
-    UsageUpdateBusy,
-    usage_update_start,
-)
 from .base import (
     BY_NAME,
     CONFLICT,
@@ -68,7 +68,7 @@ class UsageUpdateListView(ListView):
         data = valid_data(s.UsageUpdateStartSerializer, request)
         try:
             update = usage_update_start(user=request.user, cutoff=data.get("cutoff"))
-        except UsageUpdateBusy as exc:
+        except UsageUpdatePending as exc:
             raise Conflict(str(exc)) from exc
         except UsageUpdateError as exc:
             raise ValidationError({"cutoff": [str(exc)]}) from exc

@@ -26,7 +26,9 @@ class Command(BaseCommand):
     def handle(self, *args, root: Path | None, verbosity: int, **options):
         configured = settings.HOSTMETER.get("DOCUMENT_ROOT")
         if root is None and not configured:
-            raise CommandError("No document root: pass --root DIR or set HOSTMETER_DOCUMENT_ROOT.")
+            raise CommandError(
+                "No document root: pass --root DIR or set HOSTMETER_DOCUMENT_ROOT.", returncode=2
+            )
         try:
             result = usage_collect_disk(root=root or Path(configured))
         except CollectorError as exc:

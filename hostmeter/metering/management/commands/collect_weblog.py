@@ -25,7 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args, logs: list[Path], verbosity: int, **options):
         paths = logs or [Path(p) for p in settings.HOSTMETER["ACCESS_LOGS"]]
         if not paths:
-            raise CommandError("No access log: name one or set HOSTMETER_ACCESS_LOGS.")
+            raise CommandError(
+                "No access log: name one or set HOSTMETER_ACCESS_LOGS.", returncode=2
+            )
         try:
             result = usage_collect_weblog(paths=paths)
         except CollectorError as exc:

@@ -14,7 +14,11 @@ from hostmeter.metering.services import (
 
 
 class Command(BaseCommand):
-    help = "Freeze every organization's usage as of a cut-off time (default: now)."
+    help = (
+        "Freeze every organization's usage as of a cut-off time (default: now). "
+        "Exit codes: 0 completed (or queued with --queue), 1 refused or failed, "
+        "2 bad arguments."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -51,7 +55,9 @@ def _parse(text: str) -> datetime:
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise CommandError(f"--cutoff “{text}” is not an ISO 8601 date and time.") from None
+        raise CommandError(
+            f"--cutoff “{text}” is not an ISO 8601 date and time.", returncode=2
+        ) from None
     if when.tzinfo is None:
-        raise CommandError(f"--cutoff “{text}” needs a UTC offset, e.g. +00:00.")
+        raise CommandError(f"--cutoff “{text}” needs a UTC offset, e.g. +00:00.", returncode=2)
     return when
