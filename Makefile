@@ -34,13 +34,13 @@ bench: setup
 	scripts/bench.sh
 
 lint: setup
-	$(VENV)/bin/ruff check hostmeter bench
-	$(VENV)/bin/ruff format --check hostmeter bench
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
 	$(HM) makemigrations --check --dry-run
 
 format: setup
-	$(VENV)/bin/ruff check --fix hostmeter bench
-	$(VENV)/bin/ruff format hostmeter bench
+	$(VENV)/bin/ruff check --fix
+	$(VENV)/bin/ruff format
 
 clean:
 	rm -rf $(VENV) var
