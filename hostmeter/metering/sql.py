@@ -58,16 +58,21 @@ LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
 # included, through the closure table), its own limit, and what it allocated to its
 # own organizations and direct sub-resellers. Pairs come from its allocated services,
 # its limits and its organizations' usage, so none of them is left out.
+# Every figure is grouped once and joined, never looked up per pair: per-pair
+# subqueries over the limits made this statement grow with resellers × limits.
 RESELLER_ROLLUPS = """
 INSERT INTO {rollup}
   (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
+WITH agg AS (
+  SELECT k.ancestor_id AS reseller_id, u.resource_id, SUM(u.used) AS used, COUNT(*) AS n
+    FROM {row} u JOIN {link} k ON k.descendant_id = u.reseller_id
+   WHERE u.update_id = %(update)s
+   GROUP BY k.ancestor_id, u.resource_id
+)
 SELECT %(update)s, p.reseller_id, p.resource_id,
   COALESCE(agg.used, 0),
   rl.{limit},
-  COALESCE((SELECT SUM(l2.{limit}) FROM {lim} l2 JOIN {org} o2 ON o2.id = l2.organization_id
-            WHERE o2.reseller_id = p.reseller_id AND l2.resource_id = p.resource_id), 0)
-  + COALESCE((SELECT SUM(l3.{limit}) FROM {lim} l3 JOIN {reseller} c ON c.id = l3.reseller_id
-              WHERE c.parent_id = p.reseller_id AND l3.resource_id = p.resource_id), 0),
+  COALESCE(to_orgs.total, 0) + COALESCE(to_subs.total, 0),
   COALESCE(agg.n, 0)
 FROM (
   SELECT rs.reseller_id, r.id AS resource_id
@@ -75,17 +80,22 @@ FROM (
   UNION
   SELECT reseller_id, resource_id FROM {lim} WHERE reseller_id IS NOT NULL
   UNION
-  SELECT DISTINCT k.ancestor_id, u.resource_id
-    FROM {row} u JOIN {link} k ON k.descendant_id = u.reseller_id
-   WHERE u.update_id = %(update)s
+  SELECT reseller_id, resource_id FROM agg
 ) p
 LEFT JOIN {lim} rl ON rl.reseller_id = p.reseller_id AND rl.resource_id = p.resource_id
+LEFT JOIN agg ON agg.reseller_id = p.reseller_id AND agg.resource_id = p.resource_id
 LEFT JOIN (
-  SELECT k.ancestor_id AS reseller_id, u.resource_id, SUM(u.used) AS used, COUNT(*) AS n
-    FROM {row} u JOIN {link} k ON k.descendant_id = u.reseller_id
-   WHERE u.update_id = %(update)s
-   GROUP BY k.ancestor_id, u.resource_id
-) agg ON agg.reseller_id = p.reseller_id AND agg.resource_id = p.resource_id
+  SELECT o2.reseller_id, l2.resource_id, SUM(l2.{limit}) AS total
+    FROM {lim} l2 JOIN {org} o2 ON o2.id = l2.organization_id
+   WHERE o2.reseller_id IS NOT NULL
+   GROUP BY o2.reseller_id, l2.resource_id
+) to_orgs ON to_orgs.reseller_id = p.reseller_id AND to_orgs.resource_id = p.resource_id
+LEFT JOIN (
+  SELECT c.parent_id AS reseller_id, l3.resource_id, SUM(l3.{limit}) AS total
+    FROM {lim} l3 JOIN {reseller} c ON c.id = l3.reseller_id
+   WHERE c.parent_id IS NOT NULL
+   GROUP BY c.parent_id, l3.resource_id
+) to_subs ON to_subs.reseller_id = p.reseller_id AND to_subs.resource_id = p.resource_id
 """
 
 # The provider: every resource, its capacity, and what it sold (limits of the

@@ -1,0 +1,432 @@
+"""Benchmark of a usage update against hand-written SQL, sample import and peak memory.
+
+    python -m bench.usage_update [--orgs 100000] [--engines sqlite,postgres] [--what-if]
+
+For each size (a quarter of --orgs, then --orgs) and engine, a worker process
+builds a throw-away database, loads two days of samples (the last collection
+round through usage_samples_store, plus a share through usage_samples_ingest),
+runs the update for the first day, then times the second day's update against
+the fastest hand-written statement computing the same per-organization figures,
+interleaved and repeated, and checks both give the same rows. Times are reported
+as ratios (update ÷ baseline): these machines are noisy, ratios travel.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.probes import peak_mb, peak_reset, update_clock
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL = 1.5
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench")
+
+
+def log(message: str) -> None:
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- one run, in a worker
+
+
+def prepare_database(engine: str, data_dir: str) -> None:
+    """Points the settings at a new, empty database for this run (before django.setup())."""
+    os.environ["HOSTMETER_DATA_DIR"] = data_dir
+    os.environ["DJANGO_SETTINGS_MODULE"] = "hostmeter.settings"
+    if engine == "sqlite":
+        os.environ["HOSTMETER_DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
+        return
+    import psycopg
+
+    server, name = PG_URL.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["HOSTMETER_DATABASE_URL"] = PG_URL
+
+
+def settle() -> None:
+    """Starts every timed step from the same state: dirty pages written, WAL emptied."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            cursor.execute("CHECKPOINT")
+
+
+def timed(fn, *args, **kwargs):
+    settle()
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def update_run(cutoff):
+    """The real thing: request an update for the cut-off and run it."""
+    from hostmeter.metering.services import usage_update_request, usage_update_run
+
+    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
+    update = usage_update_run(update_id=update.pk)
+    if update.status != "succeeded":
+        raise SystemExit(f"usage update failed: {update.error}")
+    return update
+
+
+def update_forget(update_id: int) -> None:
+    """Removes an update with its rows and roll-ups so the same cut-off can run again."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for table in ("metering_usagerollup", "metering_usagerow"):
+            cursor.execute(f"DELETE FROM {table} WHERE update_id = %s", [update_id])
+        cursor.execute("DELETE FROM metering_usageupdate WHERE id = %s", [update_id])
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM metering_usagerow, metering_usagerollup")
+
+
+class Rounds:
+    """The second day's update and the baseline, timed alternately; peaks and parts kept."""
+
+    def __init__(self, cutoff, previous, statement):
+        self.cutoff, self.previous, self.statement = cutoff, previous, statement
+        self.update_s, self.baseline_s, self.parts, self.update = [], [], [], None
+        self.peak_update, self.peak_baseline = 0.0, 0.0
+
+    def run_update(self) -> float:
+        from django.db import connections
+
+        if self.update is not None:
+            update_forget(self.update.pk)
+        settle()
+        peak_reset()
+        with update_clock(connections["default"]) as parts:
+            start = time.perf_counter()
+            self.update = update_run(self.cutoff)
+            seconds = time.perf_counter() - start
+        self.peak_update = max(self.peak_update, peak_mb())
+        self.update_s.append(seconds)
+        self.parts.append({**parts, "total": seconds})
+        return seconds
+
+    def run_baseline(self, statement=None) -> float:
+        from bench.baseline import baseline_drop, baseline_run
+
+        baseline_drop()  # the previous round's table, like update_forget(): not timed
+        peak_reset()
+        seconds, _ = timed(
+            baseline_run, statement or self.statement, cutoff=self.cutoff, previous=self.previous
+        )
+        self.peak_baseline = max(self.peak_baseline, peak_mb())
+        return seconds
+
+    def interleave(self, repeats: int, label: str) -> None:
+        """Alternates which side goes first, so drift and cache state favour neither."""
+        for i in range(repeats):
+            for side in ("update", "baseline") if i % 2 else ("baseline", "update"):
+                if side == "update":
+                    self.run_update()
+                else:
+                    self.baseline_s.append(self.run_baseline())
+            log(
+                f"{label} round {len(self.update_s)}: update {self.update_s[-1]:.2f} s, "
+                f"baseline {self.baseline_s[-1]:.2f} s"
+            )
+
+    def check(self) -> dict:
+        from bench.baseline import baseline_differences
+
+        check = baseline_differences(update_id=self.update.pk)
+        if check["mismatched"] or check["update_rows"] != check["baseline_rows"]:
+            raise SystemExit(f"the baseline disagrees with the update: {check}")
+        return check
+
+    def summary(self) -> dict:
+        # The parts of the run whose total is the median, so that they add up.
+        middle = sorted(self.parts, key=lambda p: p["total"])[(len(self.parts) - 1) // 2]
+        parts = {k: middle.get(k, 0.0) for k in ("usage rows", "roll-ups", "commit", "total")}
+        return {
+            "update_s": self.update_s,
+            "baseline_s": self.baseline_s,
+            "ratio": statistics.median(
+                u / b for u, b in zip(self.update_s, self.baseline_s, strict=True)
+            ),
+            "parts": parts,
+            "peak_update_mb": self.peak_update,
+            "peak_baseline_mb": self.peak_baseline,
+        }
+
+
+def measure(engine: str, plan, repeats: int, what_if: bool) -> dict:
+    from django.db import connection
+
+    from bench import baseline, datagen
+    from hostmeter.metering.services import usage_samples_ingest, usage_samples_store
+
+    out: dict = {"engine": engine, "orgs": plan.orgs, "engine_version": engine_version()}
+    log(f"{engine}: generating {plan.orgs:,} organizations, {plan.resellers:,} resellers")
+    peak_reset()
+    seconds, counts = timed(datagen.tenancy_generate, plan)
+    out |= {"generate_s": seconds, **counts}
+
+    # All collection rounds but the last through the database's bulk path, the last
+    # through the real one: its rate is measured on a table already nearly full.
+    seconds, loaded = timed(
+        datagen.samples_bulk_load, datagen.samples(plan, range(plan.rounds - 1))
+    )
+    out |= {"bulk_loaded": loaded, "bulk_rate": loaded / seconds, "peak_generate_mb": peak_mb()}
+    log(f"{engine}: {loaded:,} samples bulk-loaded ({loaded / seconds:,.0f}/s)")
+    peak_reset()
+    seconds, stored = timed(usage_samples_store, datagen.samples(plan, [plan.rounds - 1]))
+    out |= {"stored": stored, "store_rate": stored / seconds, "peak_store_mb": peak_mb()}
+    log(f"{engine}: {stored:,} samples through usage_samples_store ({stored / seconds:,.0f}/s)")
+    peak_reset()
+    seconds, result = timed(usage_samples_ingest, rows=datagen.ingest_rows(plan), default_source="")
+    if result.errors:
+        raise SystemExit(f"ingest refused rows: {result.errors[:3]}")
+    out |= {"ingested": result.stored, "ingest_rate": result.stored / seconds}
+    out |= {"peak_ingest_mb": peak_mb(), "samples": loaded + stored + result.stored}
+    log(
+        f"{engine}: {result.stored:,} samples through usage_samples_ingest "
+        f"({result.stored / seconds:,.0f}/s)"
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
+
+    first, second = plan.cutoff(1), plan.cutoff(2)
+    seconds, update = timed(update_run, first)
+    out["first_update_s"] = seconds
+    log(f"{engine}: first day's update {seconds:.2f} s ({update.rows_count:,} rows)")
+
+    # Round 1: the update once, then every baseline candidate once, each checked
+    # against the update's rows; the fastest candidate is the yardstick from then on.
+    candidates = baseline.candidates()
+    rounds = Rounds(second, first, statement=None)
+    rounds.run_update()
+    out["rows"] = rounds.update.rows_count
+    out["candidates"] = {}
+    for name, statement in candidates.items():
+        out["candidates"][name] = rounds.run_baseline(statement)
+        rounds.check()
+        log(f"{engine}: baseline {name} {out['candidates'][name]:.2f} s, same rows as the update")
+    out["baseline"] = min(out["candidates"], key=out["candidates"].get)
+    rounds.statement = candidates[out["baseline"]]
+    rounds.baseline_s.append(out["candidates"][out["baseline"]])
+    log(f"{engine} round 1: update {rounds.update_s[0]:.2f} s; yardstick {out['baseline']}")
+    rounds.interleave(repeats - 1, engine)
+    out["checksum"] = rounds.check()
+    out |= rounds.summary()
+
+    if what_if:
+        out["what_if"] = what_if_leaner_rows(rounds, repeats, engine)
+    baseline.baseline_drop()
+    return out
+
+
+def what_if_leaner_rows(rounds: Rounds, repeats: int, engine: str) -> dict:
+    """The same comparison with a leaner usage-row table, to size what the schema costs.
+
+    Changes this throw-away database only: first without the four single-column
+    indexes Django adds for the foreign keys (two of them repeat the first column
+    of a composite index), then also without foreign-key checks on the rows.
+    """
+    from django.db import connection
+
+    from hostmeter.metering.models import UsageRow
+
+    table = UsageRow._meta.db_table
+    fk_columns = {"update_id", "organization_id", "resource_id", "reseller_id"}
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, table)
+    single = [
+        n
+        for n, c in found.items()
+        if c["index"]
+        and not c["unique"]
+        and not c["primary_key"]
+        and c["columns"] in [[col] for col in fk_columns]
+    ]
+    fks = [n for n, c in found.items() if c["foreign_key"]]
+    results = {}
+    with connection.cursor() as cursor:
+        for name in single:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        results["without the 4 foreign-key indexes"] = _what_if_round(rounds, repeats, engine)
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA foreign_keys = OFF")
+        else:
+            for name in fks:
+                cursor.execute(
+                    f"ALTER TABLE {connection.ops.quote_name(table)} "
+                    f"DROP CONSTRAINT {connection.ops.quote_name(name)}"
+                )
+        results["… and without foreign-key constraints"] = _what_if_round(rounds, repeats, engine)
+    return results
+
+
+def _what_if_round(template: Rounds, repeats: int, engine: str) -> dict:
+    rounds = Rounds(template.cutoff, template.previous, template.statement)
+    rounds.update = template.update
+    rounds.interleave(repeats, f"{engine} what-if")
+    template.update = rounds.update
+    return rounds.summary()
+
+
+def engine_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            return f"SQLite {cursor.fetchone()[0]}"
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+
+
+def worker(args) -> dict:
+    import django
+
+    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-") as data_dir:
+        prepare_database(args.worker, data_dir)
+        # Migrating in its own process keeps the migration graph out of this one's memory.
+        subprocess.run([sys.executable, "-m", "hostmeter", "migrate", "-v0"], check=True)
+        django.setup()
+        from bench.datagen import Plan
+
+        plan = Plan(orgs=args.orgs, samples_per_day=args.samples_per_day)
+        return measure(args.worker, plan, args.repeats, args.what_if)
+
+
+# ---------------------------------------------------------------- driver
+
+
+def run_worker(engine: str, orgs: int, args) -> dict:
+    """One engine and size in a fresh process: clean settings, its own peak memory."""
+    cmd = [sys.executable, "-m", "bench.usage_update", "--worker", engine, "--orgs", str(orgs)]
+    cmd += ["--samples-per-day", str(args.samples_per_day), "--repeats", str(args.repeats)]
+    cmd += ["--what-if"] if args.what_if else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"{engine} with {orgs:,} organizations failed ({proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def report(results: list[dict]) -> str:
+    """The figures as Markdown tables, ready for docs/benchmarks.md."""
+    lines = [
+        "| engine | organizations | samples | usage rows | update s | baseline s "
+        "| update ÷ baseline | peak RSS import MB | peak RSS update MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['engine_version']} | {r['orgs']:,} | {r['samples']:,} | {r['rows']:,} "
+            f"| {statistics.median(r['update_s']):.2f} "
+            f"| {statistics.median(r['baseline_s']):.2f} ({r['baseline']}) "
+            f"| **{r['ratio']:.2f}×** | {max(r['peak_store_mb'], r['peak_ingest_mb']):.0f} "
+            f"| {r['peak_update_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "| engine | organizations | bulk load samples/s | usage_samples_store samples/s "
+        "| usage_samples_ingest samples/s |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['engine_version']} | {r['orgs']:,} | {r['bulk_rate']:,.0f} "
+            f"| {r['store_rate']:,.0f} | {r['ingest_rate']:,.0f} |"
+        )
+    lines += [
+        "",
+        "| engine | organizations | usage rows INSERT s | roll-ups s | COMMIT s | other s "
+        "| update s | baseline s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in results:
+        p = r["parts"]
+        lines.append(
+            f"| {r['engine_version']} | {r['orgs']:,} | {p['usage rows']:.2f} "
+            f"| {p['roll-ups']:.2f} | {p['commit']:.2f} "
+            f"| {p['total'] - p['usage rows'] - p['roll-ups'] - p['commit']:.2f} "
+            f"| {p['total']:.2f} | {statistics.median(r['baseline_s']):.2f} |"
+        )
+    if any("what_if" in r for r in results):
+        lines += [
+            "",
+            "| engine | organizations | usage-row table | update s | baseline s "
+            "| update ÷ baseline |",
+            "|---|--:|---|--:|--:|--:|",
+        ]
+        for r in results:
+            variants = {"as shipped": r, **r.get("what_if", {})}
+            for name, v in variants.items():
+                lines.append(
+                    f"| {r['engine_version']} | {r['orgs']:,} | {name} "
+                    f"| {statistics.median(v['update_s']):.2f} "
+                    f"| {statistics.median(v['baseline_s']):.2f} | {v['ratio']:.2f}× |"
+                )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=int(os.environ.get("BENCH_ORGS", 100_000)))
+    parser.add_argument(
+        "--engines",
+        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
+        help="comma-separated: sqlite, postgres",
+    )
+    parser.add_argument("--samples-per-day", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also measure with a leaner usage-row table (fewer indexes, no foreign keys)",
+    )
+    parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return 0
+
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    sizes = sorted({max(1, args.orgs // 4), args.orgs})
+    results = []
+    for engine in engines:
+        for orgs in sizes:
+            print(f"== {engine}, {orgs:,} organizations", file=sys.stderr, flush=True)
+            results.append(run_worker(engine, orgs, args))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    print()
+    print(report(results))
+    print()
+    for r in results:
+        verdict = "meets" if r["ratio"] <= GOAL else "MISSES"
+        print(
+            f"{r['engine_version']}, {r['orgs']:,} organizations: update ÷ baseline "
+            f"{r['ratio']:.2f}× {verdict} the goal (≤ {GOAL}×); baseline candidates "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in r["candidates"].items())
+            + f"; run took {r['wall_s'] / 60:.1f} min"
+        )
+    return 0 if all(r["ratio"] <= GOAL for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Benchmarks (never part of `make test`), on SQLite and on PostgreSQL; docs/benchmarks.md
+# says what each measures and records the figures.
+# Usage: scripts/bench.sh [extra bench.usage_update args, e.g. --orgs 20000 or --what-if]
+# BENCH_ORGS (default 100000) sets the size, BENCH_ENGINES (default sqlite,postgres)
+# the engines, BENCH_PG_URL the throw-away PostgreSQL database (dropped and created).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+engines=${BENCH_ENGINES:-sqlite,postgres}
+if [[ $engines == *postgres* ]] && ! scripts/pg.sh; then
+  echo "" >&2
+  echo "!! WARNING: no PostgreSQL on 127.0.0.1:5432 — benchmarking SQLite ONLY !!" >&2
+  echo "" >&2
+  engines=sqlite
+fi
+mkdir -p bench/out
+status=0
+.venv/bin/python -m bench.usage_update --engines "$engines" \
+  --json "bench/out/usage_update-$(date +%Y%m%d-%H%M%S).json" "$@" || status=$?
+# The ingest API over HTTP against direct bulk insert of the same rows: the ingest ratio.
+.venv/bin/python -m bench.ingest --engines "$engines" \
+  --json "bench/out/ingest-$(date +%Y%m%d-%H%M%S).json" || status=$?
+exit $status
