@@ -102,25 +102,37 @@ class UsageUpdate(models.Model):
         return f"Usage update as of {self.cutoff:%Y-%m-%d %H:%M %Z} ({self.get_status_display()})"
 
 
+# Usage rows are the bulk of the database (organizations × resources × updates) and
+# are only ever written by the set-based SQL of an update, from ids it reads in the
+# same transaction. Their foreign keys are therefore not checked by the database (on
+# PostgreSQL those checks cost more than the update itself), and have no index of
+# their own beyond the two below. History is kept: an organization or reseller with
+# usage rows cannot be deleted (suspend it instead).
+_ROW_FK = {"related_name": "+", "db_index": False, "db_constraint": False}
+
+
 class UsageRow(models.Model):
     """An organization's frozen usage of one resource in one usage update."""
 
     update = models.ForeignKey(
-        UsageUpdate, on_delete=models.CASCADE, related_name="rows", verbose_name="usage update"
+        UsageUpdate,
+        on_delete=models.CASCADE,
+        verbose_name="usage update",
+        **{**_ROW_FK, "related_name": "rows"},
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="+", verbose_name="organization"
+        Organization, on_delete=models.PROTECT, verbose_name="organization", **_ROW_FK
     )
     resource = models.ForeignKey(
-        Resource, on_delete=models.PROTECT, related_name="+", verbose_name="resource"
+        Resource, on_delete=models.PROTECT, verbose_name="resource", **_ROW_FK
     )
     reseller = models.ForeignKey(
         Reseller,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
         verbose_name="reseller at the time",
+        **_ROW_FK,
     )
     used = QuantityField("used")
     limit = QuantityField("limit", null=True, blank=True)
@@ -134,13 +146,53 @@ class UsageRow(models.Model):
                 name="%(app_label)s_%(class)s_unique_row",
             )
         ]
+        # the unique index serves lookups by update and organization too
         indexes = [
-            models.Index(fields=["organization", "update"], name="metering_row_org_idx"),
             models.Index(fields=["update", "reseller"], name="metering_row_reseller_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.resource_id} in {self.update_id}: {self.used}"
+
+
+class ResellerSnapshot(models.Model):
+    """A reseller as it stood at a usage update: its place in the tree and its counts,
+    so that reports of that update follow the tree it froze, not today's."""
+
+    update = models.ForeignKey(
+        UsageUpdate,
+        on_delete=models.CASCADE,
+        related_name="reseller_snapshots",
+        verbose_name="usage update",
+    )
+    reseller = models.ForeignKey(
+        Reseller, on_delete=models.PROTECT, related_name="+", verbose_name="reseller"
+    )
+    parent = models.ForeignKey(
+        Reseller,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="parent reseller at the time",
+    )
+    organizations_count = models.PositiveIntegerField(
+        "organizations", help_text="Added by it or by any of its sub-resellers."
+    )
+    direct_organizations_count = models.PositiveIntegerField("organizations added directly")
+    sub_resellers_count = models.PositiveIntegerField("sub-resellers, at every depth")
+
+    class Meta:
+        verbose_name = "reseller at a usage update"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["update", "reseller"], name="%(app_label)s_%(class)s_unique_reseller"
+            )
+        ]
+        indexes = [models.Index(fields=["update", "parent"], name="metering_snapshot_parent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reseller_id} (parent {self.parent_id}) in {self.update_id}"
 
 
 class UsageRollup(models.Model):
@@ -152,7 +204,7 @@ class UsageRollup(models.Model):
     )
     reseller = models.ForeignKey(
         Reseller,
-        on_delete=models.CASCADE,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -210,3 +262,31 @@ class LogCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} @ {self.offset}"
+
+
+class BandwidthCarry(models.Model):
+    """Bytes sent by an organization's site that are not yet a whole thousandth of a MB:
+    the web-traffic collector adds them to the next run, so no byte is lost to rounding."""
+
+    organization = models.OneToOneField(
+        Organization,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        verbose_name="organization",
+    )
+    bytes = models.PositiveSmallIntegerField("bytes carried")
+
+    class Meta:
+        verbose_name = "bandwidth carried to the next run"
+        verbose_name_plural = "bandwidth carried to the next run"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(bytes__lt=1000),
+                name="%(app_label)s_%(class)s_under_a_thousandth",
+                violation_error_message="A carry is under 1,000 bytes.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.bytes} bytes"

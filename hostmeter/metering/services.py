@@ -301,9 +301,9 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
         .first()
     )
     reseller_links_rebuild()
-    UsageRow.objects.filter(update=update).delete()
     bounds = {"update": update.pk, "cutoff": update.cutoff, "previous": previous or EPOCH}
     rows = sql.run_statement(sql.ORGANIZATION_ROWS, **bounds)
+    sql.run_statement(sql.RESELLER_SNAPSHOTS, update=update.pk)
     sql.run_statement(sql.RESELLER_ROLLUPS, update=update.pk)
     sql.run_statement(sql.PROVIDER_ROLLUPS, update=update.pk)
     return {

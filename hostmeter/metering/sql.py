@@ -5,7 +5,7 @@ Quantities are whole thousandths (BIGINT), so every SUM here is exact.
 
 from django.db import connection
 
-from hostmeter.metering.models import UsageRollup, UsageRow, UsageSample
+from hostmeter.metering.models import ResellerSnapshot, UsageRollup, UsageRow, UsageSample
 from hostmeter.tenancy.models import (
     Organization,
     Reseller,
@@ -21,6 +21,7 @@ def _tables() -> dict[str, str]:
         "sample": q(UsageSample._meta.db_table),
         "row": q(UsageRow._meta.db_table),
         "rollup": q(UsageRollup._meta.db_table),
+        "snapshot": q(ResellerSnapshot._meta.db_table),
         "org": q(Organization._meta.db_table),
         "org_services": q(Organization.services.through._meta.db_table),
         "reseller": q(Reseller._meta.db_table),
@@ -52,6 +53,31 @@ FROM {org} o
 JOIN {org_services} os ON os.organization_id = o.id
 JOIN {resource} r ON r.service_id = os.service_id
 LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
+ORDER BY o.id, r.id
+"""
+# (In the order of the unique index on (update, organization, resource): its pages fill
+# one after another instead of splitting all over.)
+
+# Every reseller as it stands now, frozen with the update: its parent, and how many
+# organizations (its own and its sub-resellers') and sub-resellers it has.
+RESELLER_SNAPSHOTS = """
+INSERT INTO {snapshot} (update_id, reseller_id, parent_id, organizations_count,
+                        direct_organizations_count, sub_resellers_count)
+SELECT %(update)s, r.id, r.parent_id,
+  COALESCE(below.n, 0), COALESCE(direct.n, 0), COALESCE(subs.n, 0)
+FROM {reseller} r
+LEFT JOIN (
+  SELECT k.ancestor_id AS id, COUNT(*) AS n
+    FROM {org} o JOIN {link} k ON k.descendant_id = o.reseller_id
+   GROUP BY k.ancestor_id
+) below ON below.id = r.id
+LEFT JOIN (
+  SELECT reseller_id AS id, COUNT(*) AS n FROM {org}
+   WHERE reseller_id IS NOT NULL GROUP BY reseller_id
+) direct ON direct.id = r.id
+LEFT JOIN (
+  SELECT ancestor_id AS id, COUNT(*) - 1 AS n FROM {link} GROUP BY ancestor_id
+) subs ON subs.id = r.id
 """
 
 # Per reseller and resource: the usage of every organization below it (sub-resellers

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
-from hostmeter.tenancy.models import Organization, Reseller, ResellerLink, Resource, Service
+from hostmeter.metering.models import ResellerSnapshot, UsageRollup, UsageRow, UsageUpdate
+from hostmeter.tenancy.models import Organization, Reseller, Resource, Service
 
 from .models import Report
 
@@ -142,12 +142,15 @@ def _organizations_query(report: Report, params: dict) -> ReportQuery:
         Column("Reseller domain", text("rs.domain")),
         *usage_columns,
     ]
-    where = "update_id = %(update)s"
+    where, tree = "update_id = %(update)s", ""
     if report.kind == Report.Kind.RESELLER:
-        where += (
-            f" AND reseller_id IN (SELECT descendant_id FROM {_q(ResellerLink)}"
-            " WHERE ancestor_id = %(subject)s)"
+        # the reseller and its sub-resellers as the update froze them, not as they are now
+        tree = (
+            "WITH RECURSIVE tree(id) AS (SELECT CAST(%(subject)s AS BIGINT) UNION ALL "
+            f"SELECT s.reseller_id FROM {_q(ResellerSnapshot)} s JOIN tree t "
+            "ON s.parent_id = t.id WHERE s.update_id = %(update)s) "
         )
+        where += " AND reseller_id IN (SELECT id FROM tree)"
         params["subject"] = report.reseller_id
     elif report.kind == Report.Kind.ORGANIZATION:
         where += " AND organization_id = %(subject)s"
@@ -159,36 +162,40 @@ def _organizations_query(report: Report, params: dict) -> ReportQuery:
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} FROM ({inner}) p JOIN {_q(Organization)} o "
+        sql=f"{tree}SELECT {select} FROM ({inner}) p JOIN {_q(Organization)} o "
         f"ON o.id = p.organization_id LEFT JOIN {_q(Reseller)} rs ON rs.id = p.reseller_id "
         "ORDER BY o.name, o.id",
-        count_sql=f"SELECT COUNT(DISTINCT organization_id) FROM {_q(UsageRow)} WHERE {where}",
+        count_sql=f"{tree}SELECT COUNT(DISTINCT organization_id) FROM {_q(UsageRow)} WHERE {where}",
         params=params,
     )
 
 
 def _resellers_query(report: Report, params: dict) -> ReportQuery:
-    """One row per reseller: its roll-up (sub-resellers included) per resource."""
+    """One row per reseller the update froze: its roll-up (sub-resellers included) per
+    resource, and its organizations; a reseller with nothing yet has a row too."""
     pivot, usage_columns = _pivot(_resources(), "p")
     columns = [
         AS_OF,
         Column("Reseller", text("rs.name")),
         Column("Domain", text("rs.domain")),
         Column("Parent reseller", text("parent.name")),
-        Column("Organizations", "CAST(p.organizations AS TEXT)", NUMBER),
+        Column("Organizations", "CAST(snap.organizations_count AS TEXT)", NUMBER),
         *usage_columns,
     ]
-    where = "update_id = %(update)s AND reseller_id IS NOT NULL"
     inner = (
-        f"SELECT reseller_id, MAX(organizations_count) AS organizations, {pivot} "
-        f"FROM {_q(UsageRollup)} WHERE {where} GROUP BY reseller_id"
+        f"SELECT reseller_id, {pivot} FROM {_q(UsageRollup)} "
+        "WHERE update_id = %(update)s AND reseller_id IS NOT NULL GROUP BY reseller_id"
     )
+    snapshots = f"FROM {_q(ResellerSnapshot)} snap WHERE snap.update_id = %(update)s"
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} FROM ({inner}) p JOIN {_q(Reseller)} rs ON rs.id = p.reseller_id "
-        f"LEFT JOIN {_q(Reseller)} parent ON parent.id = rs.parent_id ORDER BY rs.name, rs.id",
-        count_sql=f"SELECT COUNT(DISTINCT reseller_id) FROM {_q(UsageRollup)} WHERE {where}",
+        sql=f"SELECT {select} FROM {_q(ResellerSnapshot)} snap "
+        f"JOIN {_q(Reseller)} rs ON rs.id = snap.reseller_id "
+        f"LEFT JOIN {_q(Reseller)} parent ON parent.id = snap.parent_id "
+        f"LEFT JOIN ({inner}) p ON p.reseller_id = snap.reseller_id "
+        "WHERE snap.update_id = %(update)s ORDER BY rs.name, rs.id",
+        count_sql=f"SELECT COUNT(*) {snapshots}",
         params=params,
     )
 

@@ -5,11 +5,9 @@ equivalent (`$host $remote_addr - $remote_user [$time_local] "$request" $status
 $body_bytes_sent …`), and adds the bytes sent into the `bandwidth` counter.
 
 Bytes become whole thousandths of a MB (1,000 bytes) rounded down; the rest of
-each organization's bytes (under 1,000) is carried to the next run, so the
-samples over any number of runs add up to the bytes in the logs, less at most
-999 bytes still waiting. Until a model has its own place for it, the carry is a
-LogCursor row whose path is `bandwidth-carry:organization/<id>` (a real log
-path is absolute, so the two never meet).
+each organization's bytes (under 1,000) is carried to the next run (BandwidthCarry),
+so the samples over any number of runs add up to the bytes in the logs, less at
+most 999 bytes still waiting.
 """
 
 import re
@@ -23,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hostmeter.fields import from_thousandths
-from hostmeter.metering.models import LogCursor
+from hostmeter.metering.models import BandwidthCarry, LogCursor
 from hostmeter.metering.services import usage_samples_store
 
 from . import CollectorBusy, CollectorError, organizations_by_domain, resource_id
@@ -33,7 +31,6 @@ SOURCE = "weblog"
 RESOURCE = "bandwidth"
 BYTES_PER_THOUSANDTH = 1000  # 1 MB = 1,000,000 bytes; values are thousandths of a MB
 BUSY_MESSAGE = "Another run read these logs at the same time; this one stored nothing."
-CARRY_PREFIX = "bandwidth-carry:organization/"
 PATH_MAX = LogCursor._meta.get_field("path").max_length
 # Random Host headers from scanners must not grow memory without end.
 HOSTS_TRACKED = 10_000
@@ -201,22 +198,24 @@ def _carry_forward(
     """Adds each organization's carried bytes to this run's, keeps the whole thousandths
     for its sample and carries the rest; returns the samples to store."""
     bytes_by_org = result.tally.bytes_by_org
-    paths = {f"{CARRY_PREFIX}{org_id}": org_id for org_id in bytes_by_org}
     carried = {
-        paths[c.path]: c.offset
-        for c in LogCursor.objects.select_for_update().filter(path__in=list(paths)).order_by("path")
+        c.organization_id: c.bytes
+        for c in BandwidthCarry.objects.select_for_update()
+        .filter(organization_id__in=list(bytes_by_org))
+        .order_by("organization_id")
     }
     bandwidth = resource_id(RESOURCE)
     samples = []
-    for path, org_id in paths.items():
-        thousandths, rest = divmod(
-            carried.get(org_id, 0) + bytes_by_org[org_id], BYTES_PER_THOUSANDTH
-        )
+    for org_id, sent in bytes_by_org.items():
+        thousandths, rest = divmod(carried.get(org_id, 0) + sent, BYTES_PER_THOUSANDTH)
         if thousandths:
             samples.append((org_id, bandwidth, result.measured_at, thousandths, SOURCE))
             result.stored[domains[org_id]] = from_thousandths(thousandths)
         result.carried[domains[org_id]] = rest
-        if rest != carried.get(org_id, 0):
-            fields = {"inode": org_id, "offset": rest, "head": ""}
-            _cursor_save(path, fields, exists=org_id in carried)
+        if org_id not in carried:
+            # create, never get-or-create: a run alongside this one makes it fail
+            # (IntegrityError) instead of overwriting the other run's carry
+            BandwidthCarry.objects.create(organization_id=org_id, bytes=rest)
+        elif rest != carried[org_id]:
+            BandwidthCarry.objects.filter(organization_id=org_id).update(bytes=rest)
     return samples

@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 
 from hostmeter.metering.collectors import CollectorError
 from hostmeter.metering.collectors.logread import signed_inode
-from hostmeter.metering.collectors.weblog import CARRY_PREFIX, usage_collect_weblog
-from hostmeter.metering.models import LogCursor, UsageSample
+from hostmeter.metering.collectors.weblog import usage_collect_weblog
+from hostmeter.metering.models import BandwidthCarry, LogCursor, UsageSample
 from hostmeter.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +61,8 @@ def counted(org) -> int:
     stored = sum(
         s.value for s in UsageSample.objects.filter(organization=org, resource__code="bandwidth")
     )
-    carry = LogCursor.objects.filter(path=f"{CARRY_PREFIX}{org.pk}").first()
-    return int(stored * 1_000_000) + (carry.offset if carry else 0)
+    carry = BandwidthCarry.objects.filter(organization=org).first()
+    return int(stored * 1_000_000) + (carry.bytes if carry else 0)
 
 
 def test_reads_both_formats_and_every_spelling_of_the_host(tmp_path, orgs, t0):

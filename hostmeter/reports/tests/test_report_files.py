@@ -379,12 +379,6 @@ def test_line_breaks_in_names_are_folded(provider):
 # ---------------------------------------------------------------- what the update froze
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: columns._resellers_query fills “Organizations” with MAX(organizations_"
-    "count) over the resources; that count is per resource (organizations having it), "
-    "so a reseller whose organizations have different services is under-counted.",
-)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_resellers_file_counts_every_organization(world, fmt):
     _, data = generate("resellers", world, fmt)
@@ -397,13 +391,6 @@ def test_resellers_file_counts_every_organization(world, fmt):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: columns._organizations_query picks a reseller's organizations through "
-    "today's ResellerLink tree, not the tree the update froze (UsageRow.reseller and "
-    "UsageRollup): after a sub-reseller moves, a report of an earlier update no longer "
-    "matches that update's roll-up.",
-)
 def test_a_reseller_file_follows_the_tree_the_update_froze(world):
     rollup = rollup_used(world.update, world.top, "disk_space")
     # after the update, Sub Hosting moves from Top Hosting to Other Hosting
@@ -417,12 +404,6 @@ def test_a_reseller_file_follows_the_tree_the_update_froze(world):
     assert len(rows) == len(world.below(world.top))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: columns._resellers_query takes its rows from UsageRollup, which has no "
-    "row for a reseller without allocated services, limits or organizations: such a "
-    "reseller (listed on the reseller usage page) is missing from the file.",
-)
 def test_resellers_file_lists_a_reseller_with_nothing_yet(world):
     ResellerFactory(name="Newcomer", domain="newcomer.example")
     update = run_update(CUTOFF + timedelta(days=1))
