@@ -85,11 +85,17 @@ def update_forget(update_id: int) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("metering_usagerollup", "metering_usagerow"):
+        for table in (
+            "metering_usagerollup",
+            "metering_resellersnapshot",
+            "metering_usagerow",
+        ):
             cursor.execute(f"DELETE FROM {table} WHERE update_id = %s", [update_id])
         cursor.execute("DELETE FROM metering_usageupdate WHERE id = %s", [update_id])
         if connection.vendor == "postgresql":
-            cursor.execute("VACUUM metering_usagerow, metering_usagerollup")
+            cursor.execute(
+                "VACUUM metering_usagerow, metering_usagerollup, metering_resellersnapshot"
+            )
 
 
 class Rounds:

@@ -146,10 +146,8 @@ class UsageRow(models.Model):
                 name="%(app_label)s_%(class)s_unique_row",
             )
         ]
-        # the unique index serves lookups by update and organization too
-        indexes = [
-            models.Index(fields=["update", "reseller"], name="metering_row_reseller_idx"),
-        ]
+        # The unique index serves every lookup (by update, by update and organization);
+        # a reseller's report reads its update's rows in that order and keeps its own.
 
     def __str__(self) -> str:
         return f"{self.organization_id}/{self.resource_id} in {self.update_id}: {self.used}"

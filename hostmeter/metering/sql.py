@@ -67,14 +67,16 @@ SELECT %(update)s, r.id, r.parent_id,
   COALESCE(below.n, 0), COALESCE(direct.n, 0), COALESCE(subs.n, 0)
 FROM {reseller} r
 LEFT JOIN (
-  SELECT k.ancestor_id AS id, COUNT(*) AS n
-    FROM {org} o JOIN {link} k ON k.descendant_id = o.reseller_id
-   GROUP BY k.ancestor_id
-) below ON below.id = r.id
-LEFT JOIN (
   SELECT reseller_id AS id, COUNT(*) AS n FROM {org}
    WHERE reseller_id IS NOT NULL GROUP BY reseller_id
 ) direct ON direct.id = r.id
+LEFT JOIN (
+  SELECT k.ancestor_id AS id, SUM(d.n) AS n
+    FROM (SELECT reseller_id, COUNT(*) AS n FROM {org}
+           WHERE reseller_id IS NOT NULL GROUP BY reseller_id) d
+    JOIN {link} k ON k.descendant_id = d.reseller_id
+   GROUP BY k.ancestor_id
+) below ON below.id = r.id
 LEFT JOIN (
   SELECT ancestor_id AS id, COUNT(*) - 1 AS n FROM {link} GROUP BY ancestor_id
 ) subs ON subs.id = r.id
@@ -85,15 +87,19 @@ LEFT JOIN (
 # own organizations and direct sub-resellers. Pairs come from its allocated services,
 # its limits and its organizations' usage, so none of them is left out.
 # Every figure is grouped once and joined, never looked up per pair: per-pair
-# subqueries over the limits made this statement grow with resellers × limits.
+# subqueries over the limits made this statement grow with resellers × limits. The
+# rows are summed per reseller first, so only those sums meet the closure table.
 RESELLER_ROLLUPS = """
 INSERT INTO {rollup}
   (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
-WITH agg AS (
-  SELECT k.ancestor_id AS reseller_id, u.resource_id, SUM(u.used) AS used, COUNT(*) AS n
-    FROM {row} u JOIN {link} k ON k.descendant_id = u.reseller_id
-   WHERE u.update_id = %(update)s
-   GROUP BY k.ancestor_id, u.resource_id
+WITH own AS (
+  SELECT reseller_id, resource_id, SUM(used) AS used, COUNT(*) AS n
+    FROM {row} WHERE update_id = %(update)s AND reseller_id IS NOT NULL
+   GROUP BY reseller_id, resource_id
+), agg AS (
+  SELECT k.ancestor_id AS reseller_id, own.resource_id, SUM(own.used) AS used, SUM(own.n) AS n
+    FROM own JOIN {link} k ON k.descendant_id = own.reseller_id
+   GROUP BY k.ancestor_id, own.resource_id
 )
 SELECT %(update)s, p.reseller_id, p.resource_id,
   COALESCE(agg.used, 0),
