@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hostmeter.metering.models import UsageSample
 from hostmeter.metering.readers import STDIN, Format, ImportFileError, RowReader, open_rows
 from hostmeter.metering.services import RowError, usage_samples_ingest
+from hostmeter.progress import progress_rows
 
 COLUMNS = ("organization", "resource", "measured_at", "value")
 OPTIONAL = ("source",)
@@ -84,7 +85,9 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"{reader.name}: ignoring the unknown column(s) {', '.join(reader.ignored_columns)}"
             )
-        result = usage_samples_ingest(rows=reader, default_source=source)
+        result = usage_samples_ingest(
+            rows=progress_rows(reader, desc=reader.name), default_source=source
+        )
         errors: list[RowError] = sorted(reader.errors + result.errors, key=lambda e: e.line)
         received = result.received + len(reader.errors)
         if verbosity:

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hostmeter.metering.readers import Format, ImportFileError, open_rows
+from hostmeter.progress import progress_rows
 from hostmeter.tenancy.importers import (
     LIMIT_COLUMNS,
     ORGANIZATION_COLUMNS,
@@ -51,7 +52,7 @@ class Command(BaseCommand):
                         f"{rows.name}: ignoring the unknown column(s) "
                         f"{', '.join(rows.ignored_columns)}"
                     )
-                result = importer(rows=rows)
+                result = importer(rows=progress_rows(rows, desc=f"{kind} from {file}"))
         except ImportFileError as exc:
             raise CommandError(f"{exc}\nNothing was imported.", returncode=2) from None
         errors = sorted(rows.errors + result.errors, key=lambda e: e.line)
