@@ -220,18 +220,23 @@ class ReportStatusView(LevelRequiredMixin, View):
     subject: Subject
 
     def get(self, request):
-        ids = [int(i) for i in request.GET.getlist("ids") if i.isdigit()][:200]
-        rows = selectors.report_cells(
-            kind=self.subject.kind, ids=ids, update=selectors.usage_update_latest()
+        ids = [int(i) for i in request.GET.getlist("ids") if i.isascii() and i.isdigit()][:200]
+        latest = selectors.usage_update_latest()
+        rows = selectors.report_cells(kind=self.subject.kind, ids=ids, update=latest)
+        # the action bar comes along: a report that became Ready may enable export
+        bar = selectors.action_bar(
+            kind=self.subject.kind, ids=_selected_ids(request.GET), update=latest
         )
-        response = render(
+        return render(
             request,
             "reports/_report_status_poll.html",
-            {"rows": rows, "subject": self.subject, "polling_ids": selectors.in_progress_ids(rows)},
+            {
+                "rows": rows,
+                "subject": self.subject,
+                "polling_ids": selectors.in_progress_ids(rows),
+                "bar": bar,
+            },
         )
-        # a report that became Ready may enable export: let the action bar look again
-        response["HX-Trigger"] = "selectionchange"
-        return response
 
 
 class ResellerReportStatusView(ReportStatusView):
