@@ -183,6 +183,8 @@ class Reseller(DomainNormalizingMixin, models.Model):
             models.Index(fields=["parent"], name="tenancy_reseller_parent_idx"),
             # the reseller usage list pages through resellers by name, any case
             models.Index(Lower("name"), "id", name="tenancy_reseller_name_idx"),
+            # the API's keyset pages go by (name, id) as stored
+            models.Index(fields=["name", "id"], name="tenancy_reseller_nameid_idx"),
         ]
 
     def __str__(self) -> str:
@@ -254,6 +256,8 @@ class Organization(DomainNormalizingMixin, models.Model):
             models.Index(fields=["reseller"], name="tenancy_org_reseller_idx"),
             # the organization site usage list pages through organizations by name, any case
             models.Index(Lower("name"), "id", name="tenancy_org_name_idx"),
+            # the API's keyset pages go by (name, id) as stored
+            models.Index(fields=["name", "id"], name="tenancy_org_nameid_idx"),
         ]
 
     def __str__(self) -> str:
