@@ -20,4 +20,12 @@ status=0
 # The ingest API over HTTP against direct bulk insert of the same rows: the ingest ratio.
 .venv/bin/python -m bench.ingest --engines "$engines" \
   --json "bench/out/ingest-$(date +%Y%m%d-%H%M%S).json" || status=$?
+# The Usage pages at 10,000 resellers and 200,000 organizations: time and SQL queries per
+# page; and report generation against the database's own CSV export of the same rows.
+# scripts/bench.sh --what-if also measures the fixes they propose (never the shipped code).
+what_if=(); [[ " $* " == *" --what-if "* ]] && what_if=(--what-if)
+.venv/bin/python -m bench.pages --engines "$engines" "${what_if[@]}" \
+  --json "bench/out/pages-$(date +%Y%m%d-%H%M%S).json" || status=$?
+.venv/bin/python -m bench.reports --engines "$engines" "${what_if[@]}" \
+  --json "bench/out/reports-$(date +%Y%m%d-%H%M%S).json" || status=$?
 exit $status

@@ -1,0 +1,378 @@
+"""Benchmark of the Usage pages with 10,000 resellers and 200,000 organizations.
+
+    python -m bench.pages [--engines sqlite,postgres] [--requests 50] [--what-if] [--diagnose]
+
+For each engine, two worker processes build a throw-away database each, in bulk
+(bench.pagedata): a small one (10 resellers, 100 organizations) and a large one
+(10,000 resellers, some nested two levels deep; 200,000 organizations, one in ten
+added directly; services, limits, two completed usage updates from real samples, and
+report records in every status for the latest update). A fresh process then signs in a
+Marketing login with django.test.Client and requests every page in turn: 5 warm-up
+rounds, then --requests timed rounds. Server time is the time around client.get() (the
+whole WSGI handler: middleware, session, view, SQL, templates; not the network, and the
+database connection stays open between requests). SQL queries per page are counted
+(CaptureQueriesContext) on the last warm-up round. Goal: under 100 ms at the 95th
+percentile on both engines, and the same number of queries as with 10 resellers.
+--what-if measures the proposed fixes too (bench/pages_whatif.py, monkeypatched in its
+own process); --diagnose prints the plans and a profile of pages over the goal.
+
+PostgreSQL databases: BENCH_PAGES_PG_URL (default hostmeter_bench_pages) and the same
+name with _small, dropped and created.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.bulk import ROOT, engine_version, log, migrate, prepare_database
+
+GOAL_MS = 100
+PG_URL = os.environ.get(
+    "BENCH_PAGES_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench_pages"
+)
+SIZES = {"small": (10, 100), "large": (10_000, 200_000)}
+
+
+def pg_url(size: str) -> str:
+    return PG_URL if size == "large" else f"{PG_URL}_small"
+
+
+# ---------------------------------------------------------------- in a worker
+
+
+# Pages outside the issue's list: measured and shown, not part of the goal.
+EXTRA = ("organization site usage, sorted by status",)
+
+
+def pages() -> list[tuple[str, str]]:
+    """(name, URL) of every page measured, for the data set in the database."""
+    from django.db import connection
+    from django.urls import reverse
+
+    from bench.pagedata import SEARCH
+    from hostmeter.tenancy.models import Reseller
+
+    with connection.cursor() as cursor:
+        # the reseller with the most organizations below it (sub-resellers' included)
+        cursor.execute(
+            "SELECT k.ancestor_id FROM tenancy_resellerlink k JOIN tenancy_organization o "
+            "ON o.reseller_id = k.descendant_id GROUP BY k.ancestor_id "
+            "ORDER BY COUNT(*) DESC, k.ancestor_id LIMIT 1"
+        )
+        (biggest,) = cursor.fetchone()
+    middle = max(1, math.ceil(Reseller.objects.count() / 25) // 2)
+    resellers = reverse("reports:reseller-usage")
+    organizations = reverse("reports:organization-usage")
+    return [
+        ("summary", reverse("reports:summary")),
+        ("reseller usage, page 1", resellers),
+        ("reseller usage, middle page", f"{resellers}?page={middle}"),
+        ("reseller usage, sorted by status", f"{resellers}?sort=status"),
+        ("reseller usage, sorted by -name", f"{resellers}?sort=-name"),
+        (f"reseller usage, search “{SEARCH}”", f"{resellers}?q={SEARCH}"),
+        ("organization site usage, page 1", organizations),
+        ("organization site usage, one reseller", f"{organizations}?reseller={biggest}"),
+        ("reseller overview", reverse("reports:reseller-overview", args=[biggest])),
+        (
+            "action bar (3 selected)",
+            reverse("reports:reseller-action-bar") + "?selected=3&selected=6&selected=9",
+        ),
+        (EXTRA[0], f"{organizations}?sort=status"),
+    ]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+class SqlClock:
+    """An execute wrapper keeping each statement's time in ms (the debug cursor's
+    "time" is rounded to whole milliseconds)."""
+
+    def __init__(self):
+        self.ms: list[float] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.ms.append((time.perf_counter() - start) * 1000)
+
+
+def measure(label: str, requests: int, warmup: int, diagnose: bool) -> dict:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from hostmeter.accounts.services import user_save
+
+    user = user_save(username="bench-marketing", password=None, login_level="marketing")
+    client = Client()
+    client.force_login(user)
+    measured = pages()
+    times: dict[str, list[float]] = {name: [] for name, _ in measured}
+    out = {name: {"url": url} for name, url in measured}
+    for r in range(warmup + requests):
+        for name, url in measured:
+            if r == warmup - 1:  # the last warm-up round counts the queries
+                clock = SqlClock()
+                with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(clock):
+                    response = client.get(url)
+                out[name] |= {
+                    "queries": len(ctx.captured_queries),
+                    "sql_ms": sum(clock.ms),
+                    "bytes": len(response.content),
+                    "slowest": sorted(
+                        zip(clock.ms, (q["sql"] for q in ctx.captured_queries), strict=True),
+                        reverse=True,
+                    )[:3],
+                }
+            else:
+                start = time.perf_counter()
+                response = client.get(url)
+                seconds = time.perf_counter() - start
+                if r >= warmup:
+                    times[name].append(seconds * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{url} answered {response.status_code}")
+        if r >= warmup and (r - warmup + 1) % 10 == 0:
+            log(f"{label}: {r - warmup + 1} rounds")
+    for name, values in times.items():
+        out[name] |= {
+            "ms": values,
+            "median_ms": statistics.median(values),
+            "p95_ms": percentile(values, 95),
+        }
+    if diagnose:
+        for name, url in measured:
+            if out[name]["p95_ms"] >= GOAL_MS:
+                out[name]["diagnosis"] = diagnosis(client, url)
+    return out
+
+
+def diagnosis(client, url: str) -> dict:
+    """For a page over the goal: its slowest queries with their plans, and a profile."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    clock = SqlClock()
+    with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(clock):
+        client.get(url)
+    timed = zip(clock.ms, (q["sql"] for q in ctx.captured_queries), strict=True)
+    plans = []
+    explain = "EXPLAIN ANALYZE" if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN"
+    with connection.cursor() as cursor:
+        for ms, sql in sorted(timed, reverse=True)[:3]:
+            cursor.execute(f"{explain} {sql}")
+            plan = "\n".join(" | ".join(str(c) for c in row) for row in cursor.fetchall())
+            plans.append({"ms": ms, "sql": sql, "plan": plan})
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(10):
+        client.get(url)
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
+    return {"queries": plans, "profile": text.getvalue()}
+
+
+def worker(args) -> dict:
+    import django
+
+    resellers, orgs = SIZES[args.size]
+    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-pages-") as tmp:
+        data_dir = args.data_dir or tmp
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        prepare_database(args.worker, data_dir, pg_url(args.size), fresh=not args.reuse)
+        os.environ["HOSTMETER_ALLOWED_HOSTS"] = "testserver"  # django.test.Client's host
+        migrate()  # with --reuse too: the code may have new migrations since
+        django.setup()
+        from bench.pagedata import Plan, generate
+
+        out = {"engine": args.worker, "size": args.size, "engine_version": engine_version()}
+        out |= {"resellers": resellers, "orgs": orgs}
+        if not args.reuse:
+            log(f"{args.worker}: generating {resellers:,} resellers, {orgs:,} organizations")
+            start = time.perf_counter()
+            out["counts"] = generate(Plan(resellers=resellers, orgs=orgs))
+            out["generate_s"] = time.perf_counter() - start
+        # Measured in fresh processes: none of the generator's leftovers in memory (the
+        # garbage collector's pauses grow with them), and the what-if's patches stay in
+        # their own process.
+        out["pages"] = measure_in_child(args, "shipped")
+        if args.what_if:
+            out["what_if"] = measure_in_child(args, "what-if")
+        return out
+
+
+def measure_in_child(args, variant: str) -> dict:
+    cmd = [sys.executable, "-m", "bench.pages", "--measure", variant, "--size", args.size]
+    cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
+    cmd += ["--diagnose"] if args.diagnose else []
+    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"measuring the {variant} pages failed ({proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure_main(args) -> dict:
+    """In a fresh process whose settings the worker's environment already names."""
+    import django
+
+    django.setup()
+    label = f"{os.environ['HOSTMETER_DATABASE_URL'].split(':')[0]}, {args.size}, {args.measure}"
+    if args.measure == "shipped":
+        return measure(label, args.requests, args.warmup, args.diagnose)
+    from bench import pages_whatif
+
+    pages_whatif.apply()
+    try:
+        return measure(label, args.requests, args.warmup, False)
+    finally:
+        pages_whatif.remove_index()
+
+
+# ---------------------------------------------------------------- driver
+
+
+def run_worker(engine: str, size: str, args) -> dict:
+    cmd = [sys.executable, "-m", "bench.pages", "--worker", engine, "--size", size]
+    cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
+    cmd += ["--diagnose"] if args.diagnose else []
+    cmd += ["--what-if"] if args.what_if else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"{engine}, {size} data set failed ({proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def verdicts(large: dict, small: dict, key: str = "pages") -> dict[str, tuple[bool, bool]]:
+    """Page → (time goal met, query goal met), for the pages of the issue's list."""
+    return {
+        name: (p["p95_ms"] < GOAL_MS, p["queries"] == small[key][name]["queries"])
+        for name, p in large[key].items()
+        if name not in EXTRA
+    }
+
+
+def table(results: list[tuple[dict, dict]], key: str = "pages") -> str:
+    lines = [
+        "| engine | page | median ms | p95 ms | queries | queries with 10 resellers "
+        "| SQL ms (one request) | median ms with 10 resellers |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for small, large in results:
+        for name, p in large[key].items():
+            s = small[key][name]
+            p95 = f"{p['p95_ms']:.1f}"
+            over = p["p95_ms"] >= GOAL_MS or p["queries"] != s["queries"]
+            lines.append(
+                f"| {large['engine_version']} | {name}{' (extra)' if name in EXTRA else ''} "
+                f"| {p['median_ms']:.1f} | {f'**{p95}**' if over else p95} | {p['queries']} "
+                f"| {s['queries']} | {p['sql_ms']:.1f} | {s['median_ms']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--engines",
+        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
+        help="comma-separated: sqlite, postgres",
+    )
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per page")
+    parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per page")
+    parser.add_argument(
+        "--diagnose", action="store_true", help="plans and profiles of pages over the goal"
+    )
+    parser.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also measure the proposed fixes (bench/pages_whatif.py, monkeypatched)",
+    )
+    parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=["shipped", "what-if"], help=argparse.SUPPRESS)
+    parser.add_argument("--size", choices=list(SIZES), default="large", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--data-dir", help="worker: keep the SQLite file and report files in this folder"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="worker: measure the database as it is"
+    )
+    args = parser.parse_args(argv)
+
+    if args.measure:
+        print(json.dumps(measure_main(args)))
+        return 0
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return 0
+
+    results = []
+    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
+        pair = []
+        for size in ("small", "large"):
+            print(f"== Usage pages, {engine}, {size} data set", file=sys.stderr, flush=True)
+            pair.append(run_worker(engine, size, args))
+        results.append(tuple(pair))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    print()
+    print(table(results))
+    print()
+    if args.what_if:
+        print("WHAT-IF (bench/pages_whatif.py monkeypatched in, not the shipped code):")
+        print(table(results, "what_if"))
+        print()
+        for small, large in results:
+            missed = [n for n, v in verdicts(large, small, "what_if").items() if not all(v)]
+            print(f"{large['engine_version']}, what-if: " + ("; ".join(missed) or "all met"))
+        print()
+    met = True
+    for small, large in results:
+        for name, (fast, same) in verdicts(large, small).items():
+            met &= fast and same
+            if not (fast and same):
+                print(
+                    f"{large['engine_version']}, {name}: "
+                    + ("" if fast else f"p95 {large['pages'][name]['p95_ms']:.0f} ms ≥ {GOAL_MS}; ")
+                    + ("" if same else "more queries than with 10 resellers; ")
+                    + "MISSES the goal"
+                )
+            for d in [large["pages"][name].get("diagnosis")]:
+                if d:
+                    print(f"\n--- {large['engine_version']}, {name}: slowest queries")
+                    for q in d["queries"]:
+                        print(f"{q['ms']:.1f} ms: {q['sql'][:1500]}\n{q['plan']}\n")
+                    print(d["profile"])
+        print(
+            f"{large['engine_version']}: data set built and measured in "
+            f"{large['wall_s'] / 60:.1f} min ({large.get('generate_s', 0):.0f} s generating)"
+        )
+    print("Usage pages: every page meets the goal" if met else "Usage pages: goal MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
