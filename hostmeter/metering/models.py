@@ -234,6 +234,13 @@ class UsageRollup(models.Model):
                 name="%(app_label)s_%(class)s_unique_provider",
             ),
         ]
+        indexes = [
+            # The summary's top resellers: one short range per resource, largest first.
+            models.Index(
+                fields=["update", "resource", "-used", "reseller"],
+                name="metering_rollup_top",
+            ),
+        ]
 
     def __str__(self) -> str:
         holder = self.reseller_id or "provider"
