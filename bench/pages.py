@@ -1,6 +1,6 @@
 """Benchmark of the Usage pages with 10,000 resellers and 200,000 organizations.
 
-    python -m bench.pages [--engines sqlite,postgres] [--requests 50] [--what-if] [--diagnose]
+    python -m bench.pages [--engines sqlite,postgres] [--requests 50] [--diagnose]
 
 For each engine, two worker processes build a throw-away database each, in bulk
 (bench.pagedata): a small one (10 resellers, 100 organizations) and a large one
@@ -13,8 +13,7 @@ whole WSGI handler: middleware, session, view, SQL, templates; not the network, 
 database connection stays open between requests). SQL queries per page are counted
 (CaptureQueriesContext) on the last warm-up round. Goal: under 100 ms at the 95th
 percentile on both engines, and the same number of queries as with 10 resellers.
---what-if measures the proposed fixes too (bench/pages_whatif.py, monkeypatched in its
-own process); --diagnose prints the plans and a profile of pages over the goal.
+--diagnose prints the plans and a profile of pages over the goal.
 
 PostgreSQL databases: BENCH_PAGES_PG_URL (default hostmeter_bench_pages) and the same
 name with _small, dropped and created.
@@ -210,22 +209,19 @@ def worker(args) -> dict:
             start = time.perf_counter()
             out["counts"] = generate(Plan(resellers=resellers, orgs=orgs))
             out["generate_s"] = time.perf_counter() - start
-        # Measured in fresh processes: none of the generator's leftovers in memory (the
-        # garbage collector's pauses grow with them), and the what-if's patches stay in
-        # their own process.
-        out["pages"] = measure_in_child(args, "shipped")
-        if args.what_if:
-            out["what_if"] = measure_in_child(args, "what-if")
+        # Measured in a fresh process: none of the generator's leftovers in memory (the
+        # garbage collector's pauses grow with them).
+        out["pages"] = measure_in_child(args)
         return out
 
 
-def measure_in_child(args, variant: str) -> dict:
-    cmd = [sys.executable, "-m", "bench.pages", "--measure", variant, "--size", args.size]
+def measure_in_child(args) -> dict:
+    cmd = [sys.executable, "-m", "bench.pages", "--measure", "--size", args.size]
     cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
     cmd += ["--diagnose"] if args.diagnose else []
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode:
-        raise SystemExit(f"measuring the {variant} pages failed ({proc.returncode})")
+        raise SystemExit(f"measuring the pages failed ({proc.returncode})")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -234,16 +230,8 @@ def measure_main(args) -> dict:
     import django
 
     django.setup()
-    label = f"{os.environ['HOSTMETER_DATABASE_URL'].split(':')[0]}, {args.size}, {args.measure}"
-    if args.measure == "shipped":
-        return measure(label, args.requests, args.warmup, args.diagnose)
-    from bench import pages_whatif
-
-    pages_whatif.apply()
-    try:
-        return measure(label, args.requests, args.warmup, False)
-    finally:
-        pages_whatif.remove_index()
+    label = f"{os.environ['HOSTMETER_DATABASE_URL'].split(':')[0]}, {args.size}"
+    return measure(label, args.requests, args.warmup, args.diagnose)
 
 
 # ---------------------------------------------------------------- driver
@@ -253,7 +241,6 @@ def run_worker(engine: str, size: str, args) -> dict:
     cmd = [sys.executable, "-m", "bench.pages", "--worker", engine, "--size", size]
     cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
     cmd += ["--diagnose"] if args.diagnose else []
-    cmd += ["--what-if"] if args.what_if else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
@@ -264,24 +251,24 @@ def run_worker(engine: str, size: str, args) -> dict:
     return result
 
 
-def verdicts(large: dict, small: dict, key: str = "pages") -> dict[str, tuple[bool, bool]]:
+def verdicts(large: dict, small: dict) -> dict[str, tuple[bool, bool]]:
     """Page → (time goal met, query goal met), for the pages of the issue's list."""
     return {
-        name: (p["p95_ms"] < GOAL_MS, p["queries"] == small[key][name]["queries"])
-        for name, p in large[key].items()
+        name: (p["p95_ms"] < GOAL_MS, p["queries"] == small["pages"][name]["queries"])
+        for name, p in large["pages"].items()
         if name not in EXTRA
     }
 
 
-def table(results: list[tuple[dict, dict]], key: str = "pages") -> str:
+def table(results: list[tuple[dict, dict]]) -> str:
     lines = [
         "| engine | page | median ms | p95 ms | queries | queries with 10 resellers "
         "| SQL ms (one request) | median ms with 10 resellers |",
         "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for small, large in results:
-        for name, p in large[key].items():
-            s = small[key][name]
+        for name, p in large["pages"].items():
+            s = small["pages"][name]
             p95 = f"{p['p95_ms']:.1f}"
             over = p["p95_ms"] >= GOAL_MS or p["queries"] != s["queries"]
             lines.append(
@@ -304,14 +291,9 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--diagnose", action="store_true", help="plans and profiles of pages over the goal"
     )
-    parser.add_argument(
-        "--what-if",
-        action="store_true",
-        help="also measure the proposed fixes (bench/pages_whatif.py, monkeypatched)",
-    )
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
-    parser.add_argument("--measure", choices=["shipped", "what-if"], help=argparse.SUPPRESS)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", choices=list(SIZES), default="large", help=argparse.SUPPRESS)
     parser.add_argument(
         "--data-dir", help="worker: keep the SQLite file and report files in this folder"
@@ -341,14 +323,6 @@ def main(argv=None) -> int:
     print()
     print(table(results))
     print()
-    if args.what_if:
-        print("WHAT-IF (bench/pages_whatif.py monkeypatched in, not the shipped code):")
-        print(table(results, "what_if"))
-        print()
-        for small, large in results:
-            missed = [n for n, v in verdicts(large, small, "what_if").items() if not all(v)]
-            print(f"{large['engine_version']}, what-if: " + ("; ".join(missed) or "all met"))
-        print()
     met = True
     for small, large in results:
         for name, (fast, same) in verdicts(large, small).items():

@@ -9,18 +9,18 @@ from django.db.models import (
     Case,
     Count,
     F,
+    FilteredRelation,
     IntegerField,
-    OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import Lower, RowNumber
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
 from hostmeter.metering.services import usage_schedule_next, usage_update_latest  # noqa: F401
@@ -188,21 +188,39 @@ def provider_summary(*, update: UsageUpdate | None) -> dict:
     )
     counts["subscriptions"] = sum(g.subscribers for g in services)
     counts["services"] = sum(1 for g in services if g.subscribers)
-    return {"counts": counts, "services": services, "top": top_resellers(update=update)}
+    resource_ids = [f.resource.pk for group in services for f in group.resources]
+    top = top_resellers(update=update, resource_ids=resource_ids)
+    return {"counts": counts, "services": services, "top": top}
 
 
-def top_resellers(*, update: UsageUpdate | None, per_resource: int = 5) -> dict[int, list]:
-    """Per resource id, the resellers using most of it (sub-resellers are resellers too)."""
-    if update is None:
+def top_resellers(
+    *, update: UsageUpdate | None, resource_ids: list[int], per_resource: int = 5
+) -> dict[int, list]:
+    """Per resource id, the resellers using most of it (sub-resellers are resellers too).
+
+    One short range of the (update, resource, used DESC, reseller) index per resource,
+    glued with UNION ALL: ranking every reseller's roll-up with a window function took
+    150 ms at 10,000 resellers. The ORM refuses LIMIT inside a compound statement on
+    SQLite, so the parts are the ORM's own SQL, each wrapped in a sub-select.
+    """
+    if update is None or not resource_ids:
         return {}
-    ranked = (
-        UsageRollup.objects.filter(update=update, reseller__isnull=False, used__gt=0)
-        .annotate(
-            rank=Window(RowNumber(), partition_by="resource_id", order_by=["-used", "reseller_id"])
+    parts, params = [], []
+    for n, resource_id in enumerate(resource_ids):
+        leaders = (
+            UsageRollup.objects.filter(
+                update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
+            )
+            .order_by("-used", "reseller_id")
+            .values("pk")[:per_resource]
         )
-        .filter(rank__lte=per_resource)
+        sql, part_params = leaders.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) leaders_{n}")
+        params.extend(part_params)
+    ranked = (
+        UsageRollup.objects.filter(pk__in=RawSQL(" UNION ALL ".join(parts), params))
         .select_related("reseller")
-        .order_by("resource_id", "rank")
+        .order_by("resource_id", "-used", "reseller_id")
     )
     top: dict[int, list] = {}
     for rollup in ranked:
@@ -223,32 +241,50 @@ STATUS_RANK = Case(
 )
 
 
-def _with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None, holder: str) -> QuerySet:
-    """Annotates each row with its CSV report's status and time for the most recent update."""
-    reports = Report.objects.filter(
-        kind=kind, update=update, format=Report.Format.CSV, **{holder: OuterRef("pk")}
+def _with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None) -> QuerySet:
+    """Annotates each row with its CSV report's status and time for the most recent update.
+
+    One LEFT JOIN (the unique constraints allow one CSV report per subject and update):
+    correlated subqueries, one per figure and four more in the status rank, ran for
+    every row an OFFSET skipped or a status sort ranked.
+    """
+    this_report = FilteredRelation(
+        "reports",
+        condition=Q(reports__kind=kind, reports__update=update, reports__format=Report.Format.CSV),
     )
-    return qs.annotate(
-        report_id=Subquery(reports.values("pk")[:1]),
-        report_status=Subquery(reports.values("status")[:1]),
-        report_progress=Subquery(reports.values("progress")[:1]),
-        report_generated_at=Subquery(reports.values("generated_at")[:1]),
-        report_error=Subquery(reports.values("error")[:1]),
-    ).annotate(report_rank=STATUS_RANK)
+    return (
+        qs.annotate(this_report=this_report)
+        .annotate(
+            report_id=F("this_report__id"),
+            report_status=F("this_report__status"),
+            report_progress=F("this_report__progress"),
+            report_generated_at=F("this_report__generated_at"),
+            report_error=F("this_report__error"),
+        )
+        .annotate(report_rank=STATUS_RANK)
+    )
 
 
-def _order(qs: QuerySet, sorts: dict[str, tuple], sort: str) -> tuple[QuerySet, str]:
-    """Orders by a column key ("name", "-name", …); NULLs first ascending on every engine."""
+def _order(
+    qs: QuerySet, sorts: dict[str, tuple], sort: str, nullable: frozenset[str]
+) -> tuple[QuerySet, str]:
+    """Orders by a column key ("name", "-name", …), then by id.
+
+    Only a key that can be NULL gets NULLS FIRST ascending (LAST descending), the same
+    on every engine. Asked of names and ids, it stopped PostgreSQL from walking their
+    indexes (a default b-tree serves neither ASC NULLS FIRST nor DESC NULLS LAST).
+    """
     key = sort.lstrip("-")
     if key not in sorts:
         sort, key = "name", "name"
     descending = sort.startswith("-")
-    order = [
-        (f if hasattr(f, "resolve_expression") else F(f)).desc(nulls_last=True)
-        if descending
-        else (f if hasattr(f, "resolve_expression") else F(f)).asc(nulls_first=True)
-        for f in (*sorts[key], "pk")
-    ]
+    order = []
+    for i, f in enumerate((*sorts[key], "pk")):
+        expr = f if hasattr(f, "resolve_expression") else F(f)
+        if i == 0 and key in nullable:
+            order.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_first=True))
+        else:
+            order.append(expr.desc() if descending else expr.asc())
     return qs.order_by(*order), sort
 
 
@@ -261,10 +297,27 @@ RESELLER_SORTS = {
     "status": ("report_rank", NAME),
     "updated": ("report_generated_at", NAME),
 }
+RESELLER_NULLABLE = frozenset({"updated"})  # Not generated: no report time
 
 
-def _page(qs: QuerySet, page: int | str | None, per_page: int) -> Page:
-    return Paginator(qs, per_page).get_page(page)
+class _Paginator(Paginator):
+    """Counts the rows of another queryset: the list's filters without its joins."""
+
+    def __init__(self, object_list, per_page, *, count_of: QuerySet):
+        super().__init__(object_list, per_page)
+        self.count_of = count_of
+
+    @cached_property
+    def count(self) -> int:
+        return self.count_of.count()
+
+
+def _page(
+    qs: QuerySet, page: int | str | None, per_page: int, *, count_of: QuerySet | None = None
+) -> Page:
+    if count_of is None:
+        return Paginator(qs, per_page).get_page(page)
+    return _Paginator(qs, per_page, count_of=count_of).get_page(page)
 
 
 def _services_prefetch() -> Prefetch:
@@ -283,11 +336,12 @@ def reseller_usage_list(
     qs = Reseller.objects.select_related("parent")
     if search := search.strip():
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    rows = qs
     if sort.lstrip("-") == "services":
         qs = qs.annotate(service_count=Count("services"))
-    qs = _with_report(qs, kind=Report.Kind.RESELLER, update=update, holder="reseller")
-    qs, sort = _order(qs, RESELLER_SORTS, sort)
-    page_obj = _page(qs.prefetch_related(_services_prefetch()), page, per_page)
+    qs = _with_report(qs, kind=Report.Kind.RESELLER, update=update)
+    qs, sort = _order(qs, RESELLER_SORTS, sort, RESELLER_NULLABLE)
+    page_obj = _page(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
     return page_obj, sort
 
 
@@ -295,6 +349,7 @@ ORGANIZATION_SORTS = {
     **RESELLER_SORTS,
     "reseller": (Lower("reseller__name"), NAME),
 }
+ORGANIZATION_NULLABLE = RESELLER_NULLABLE | {"reseller"}  # direct: no reseller
 
 
 def organization_usage_list(
@@ -313,11 +368,13 @@ def organization_usage_list(
         qs = qs.filter(reseller_id__in=below)
     if search := search.strip():
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    rows = qs
     if sort.lstrip("-") == "services":
         qs = qs.annotate(service_count=Count("services"))
-    qs = _with_report(qs, kind=Report.Kind.ORGANIZATION, update=update, holder="organization")
-    qs, sort = _order(qs, ORGANIZATION_SORTS, sort)
-    return _page(qs.prefetch_related(_services_prefetch()), page, per_page), sort
+    qs = _with_report(qs, kind=Report.Kind.ORGANIZATION, update=update)
+    qs, sort = _order(qs, ORGANIZATION_SORTS, sort, ORGANIZATION_NULLABLE)
+    page_obj = _page(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
+    return page_obj, sort
 
 
 # ---------------------------------------------------------------- overviews
@@ -439,8 +496,7 @@ def whole_reports(*, update: UsageUpdate | None) -> list[dict]:
 def report_cells(*, kind: str, ids: list[int], update: UsageUpdate | None) -> list:
     """The rows' report status and time, for the status poll of a list page."""
     model = Reseller if kind == Report.Kind.RESELLER else Organization
-    holder = "reseller" if kind == Report.Kind.RESELLER else "organization"
-    qs = _with_report(model.objects.filter(pk__in=ids), kind=kind, update=update, holder=holder)
+    qs = _with_report(model.objects.filter(pk__in=ids), kind=kind, update=update)
     return list(qs.order_by("pk"))
 
 

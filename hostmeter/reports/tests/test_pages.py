@@ -1280,6 +1280,34 @@ def test_summary_shows_counts_figures_and_top_resellers(client, login, world):
     ]
 
 
+def test_top_resellers_are_the_five_largest_per_resource(client, login, resources, t0):
+    login("marketing")
+    disk, bandwidth = resources["disk_space"], resources["bandwidth"]
+    used = {"R1": "50", "R2": "70", "R3": "70", "R4": "10", "R5": "90", "R6": "0", "R7": "30"}
+    for name, value in used.items():
+        reseller = ResellerFactory(name=name, domain=f"{name.lower()}.example")
+        org = OrganizationFactory(domain=f"site-{name.lower()}.example", reseller=reseller)
+        store_sample(org, disk, t0 - timedelta(hours=1), value)
+        if name == "R4":
+            store_sample(org, bandwidth, t0 - timedelta(hours=1), "5")
+    run_update(t0)
+
+    cards = {
+        card.find("h3").text(): [li.text() for li in card.find_all("li")]
+        for card in html(client.get(reverse("reports:summary"))).find_all("div", cls="card")
+        if card.find("h3")
+    }
+    # largest first, equal usage in the order the resellers were added; none unused
+    assert cards["Disk space"] == [
+        "R5 — 90 MB",
+        "R2 — 70 MB",
+        "R3 — 70 MB",
+        "R1 — 50 MB",
+        "R7 — 30 MB",
+    ]
+    assert cards["Bandwidth"] == ["R4 — 5 MB"]
+
+
 # ---------------------------------------------------------------- update now
 
 
