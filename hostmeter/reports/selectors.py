@@ -383,14 +383,14 @@ def organization_usage_list(
 def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict:
     """Counts, services, five figures per resource, and trend of one reseller."""
     below = ResellerLink.objects.filter(ancestor=reseller)
-    counts = {
-        "direct_sub_resellers": Reseller.objects.filter(parent=reseller).count(),
-        "sub_resellers": below.filter(depth__gt=0).count(),
-        "direct_organizations": Organization.objects.filter(reseller=reseller).count(),
-        "organizations": Organization.objects.filter(
-            reseller_id__in=below.values("descendant_id")
-        ).count(),
-    }
+    counts = below.aggregate(
+        direct_sub_resellers=Count("pk", filter=Q(depth=1)),
+        sub_resellers=Count("pk", filter=Q(depth__gt=0)),
+    )
+    counts |= Organization.objects.filter(reseller_id__in=below.values("descendant_id")).aggregate(
+        direct_organizations=Count("pk", filter=Q(reseller=reseller)),
+        organizations=Count("pk"),
+    )
     return {
         "counts": counts,
         "services": list(reseller.services.order_by("position")),
