@@ -47,7 +47,11 @@ def pg_url(size: str) -> str:
 
 
 # Pages outside the issue's list: measured and shown, not part of the goal.
-EXTRA = ("organization site usage, sorted by status",)
+EXTRA = (
+    "organization site usage, sorted by status",
+    "organization site usage, sorted by -status",
+    "organization site usage, sorted by status, middle page",
+)
 
 
 def pages() -> list[tuple[str, str]]:
@@ -56,7 +60,7 @@ def pages() -> list[tuple[str, str]]:
     from django.urls import reverse
 
     from bench.pagedata import SEARCH
-    from hostmeter.tenancy.models import Reseller
+    from hostmeter.tenancy.models import Organization, Reseller
 
     with connection.cursor() as cursor:
         # the reseller with the most organizations below it (sub-resellers' included)
@@ -67,6 +71,7 @@ def pages() -> list[tuple[str, str]]:
         )
         (biggest,) = cursor.fetchone()
     middle = max(1, math.ceil(Reseller.objects.count() / 25) // 2)
+    middle_org = max(1, math.ceil(Organization.objects.count() / 25) // 2)
     resellers = reverse("reports:reseller-usage")
     organizations = reverse("reports:organization-usage")
     return [
@@ -84,6 +89,8 @@ def pages() -> list[tuple[str, str]]:
             reverse("reports:reseller-action-bar") + "?selected=3&selected=6&selected=9",
         ),
         (EXTRA[0], f"{organizations}?sort=status"),
+        (EXTRA[1], f"{organizations}?sort=-status"),
+        (EXTRA[2], f"{organizations}?sort=status&page={middle_org}"),
     ]
 
 

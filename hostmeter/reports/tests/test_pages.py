@@ -750,6 +750,38 @@ def test_organization_site_usage_sorts_on_every_column_both_ways(client, login, 
         assert listed_names(client.get(url, {"sort": f"-{key}"})) == expected[::-1], key
 
 
+def test_organizations_by_status_page_across_not_generated_and_the_rest(resources, t0):
+    from hostmeter.reports.selectors import organization_usage_list
+
+    earlier = run_update(t0 - timedelta(days=1))
+    update = run_update(t0)
+    rank = {None: 0, "queued": 1, "generating": 2, "ready": 3, "failed": 4}
+    statuses = [None, "ready", None, "failed", "queued", None, "ready", None, "generating"]
+    expected = []
+    for i, status in enumerate(statuses * 2):
+        org = OrganizationFactory(name=f"{'sA'[i % 2]}ite {i:02}", domain=f"s{i:02}.example")
+        if status:
+            Report.objects.create(
+                kind="organization", organization=org, update=update, status=status
+            )
+        elif i % 3 == 0:  # an earlier update's report leaves it Not generated now
+            Report.objects.create(
+                kind="organization", organization=org, update=earlier, status="ready"
+            )
+        expected.append((rank[status], org.name.lower(), org.pk, org.name))
+    expected = [name for *_, name in sorted(expected)]
+
+    for sort, order in (("status", expected), ("-status", expected[::-1])):
+        seen = []
+        for number in range(1, 6):  # 18 rows, 4 a page: pages inside and across both groups
+            page, _ = organization_usage_list(sort=sort, page=number, update=update, per_page=4)
+            assert page.paginator.count == 18
+            seen += [org.name for org in page.object_list]
+        assert seen == order, sort
+    searched, _ = organization_usage_list(sort="-status", search="site 1", update=update)
+    assert [o.name for o in searched] == [n for n in expected[::-1] if "site 1" in n.lower()]
+
+
 def test_sort_headers_say_the_order_and_reverse_it(client, login, world):
     login("marketing")
     url = reverse("reports:reseller-usage")
