@@ -62,11 +62,14 @@ def percent(used: str, limit: str) -> str:
     return f"CASE WHEN ({limit}) > 0 THEN {_dialect()['tenths'].format(x=tenths)} END"
 
 
-def text(expr: str) -> str:
-    """A text cell: line breaks folded to spaces, and a leading = + - @ tab or CR
-    neutralised with an apostrophe so spreadsheets never run it as a formula."""
+def text(expr: str, *, guard: bool = True) -> str:
+    """A text cell: line breaks folded to spaces, and (with guard, for CSV) a leading
+    = + - @ tab or CR neutralised with an apostrophe so spreadsheets never run it as a
+    formula. XLSX needs no guard: its cells are typed, a string is never a formula."""
     d = _dialect()
     clean = f"REPLACE(REPLACE({expr}, {d['cr']}, ' '), {d['lf']}, ' ')"
+    if not guard:
+        return clean
     return (
         f"CASE WHEN substr({expr}, 1, 1) IN ('=', '+', '-', '@', {d['tab']}, {d['cr']}) "
         f"THEN '''' || {clean} ELSE {clean} END"
@@ -112,7 +115,8 @@ AS_OF = Column("Usage as of", "%(as_of)s", TIME)
 
 
 def report_query(*, report: Report) -> ReportQuery:
-    """The columns and SQL of a report's rows (every row of its subject, in order)."""
+    """The columns and SQL of a report's rows (every row of its subject, in order); text
+    cells carry the formula guard in CSV files only."""
     update: UsageUpdate = report.update
     params = {"update": update.pk, "as_of": _as_of(update)}
     builder = {
@@ -122,7 +126,7 @@ def report_query(*, report: Report) -> ReportQuery:
         Report.Kind.RESELLERS: _resellers_query,
         Report.Kind.SUMMARY: _summary_query,
     }[report.kind]
-    return builder(report, params)
+    return builder(report, params, report.format == Report.Format.CSV)
 
 
 def _as_of(update: UsageUpdate) -> str:
@@ -131,15 +135,15 @@ def _as_of(update: UsageUpdate) -> str:
     return update.cutoff.astimezone(Provider.get().zone).isoformat()
 
 
-def _organizations_query(report: Report, params: dict) -> ReportQuery:
+def _organizations_query(report: Report, params: dict, guard: bool) -> ReportQuery:
     """One row per organization, as frozen in the update (its reseller at that time)."""
     pivot, usage_columns = _pivot(_resources(), "p")
     columns = [
         AS_OF,
-        Column("Organization", text("o.name")),
-        Column("Domain", text("o.domain")),
-        Column("Reseller", f"COALESCE({text('rs.name')}, 'direct')"),
-        Column("Reseller domain", text("rs.domain")),
+        Column("Organization", text("o.name", guard=guard)),
+        Column("Domain", text("o.domain", guard=guard)),
+        Column("Reseller", f"COALESCE({text('rs.name', guard=guard)}, 'direct')"),
+        Column("Reseller domain", text("rs.domain", guard=guard)),
         *usage_columns,
     ]
     where, tree = "update_id = %(update)s", ""
@@ -170,15 +174,15 @@ def _organizations_query(report: Report, params: dict) -> ReportQuery:
     )
 
 
-def _resellers_query(report: Report, params: dict) -> ReportQuery:
+def _resellers_query(report: Report, params: dict, guard: bool) -> ReportQuery:
     """One row per reseller the update froze: its roll-up (sub-resellers included) per
     resource, and its organizations; a reseller with nothing yet has a row too."""
     pivot, usage_columns = _pivot(_resources(), "p")
     columns = [
         AS_OF,
-        Column("Reseller", text("rs.name")),
-        Column("Domain", text("rs.domain")),
-        Column("Parent reseller", text("parent.name")),
+        Column("Reseller", text("rs.name", guard=guard)),
+        Column("Domain", text("rs.domain", guard=guard)),
+        Column("Parent reseller", text("parent.name", guard=guard)),
         Column("Organizations", "CAST(snap.organizations_count AS TEXT)", NUMBER),
         *usage_columns,
     ]
@@ -200,14 +204,14 @@ def _resellers_query(report: Report, params: dict) -> ReportQuery:
     )
 
 
-def _summary_query(report: Report, params: dict) -> ReportQuery:
+def _summary_query(report: Report, params: dict, guard: bool) -> ReportQuery:
     """One row per resource: the provider's limit, sold, available, used and usage %."""
     limit = _q("limit")
     columns = [
         AS_OF,
-        Column("Service", text("s.name")),
-        Column("Resource", text("r.name")),
-        Column("Unit", text("r.unit")),
+        Column("Service", text("s.name", guard=guard)),
+        Column("Resource", text("r.name", guard=guard)),
+        Column("Unit", text("r.unit", guard=guard)),
         Column("Limit", qty(f"g.{limit}", whole=True), NUMBER),
         Column("Sold", qty("g.allocated", whole=True), NUMBER),
         Column("Available", qty(f"g.{limit} - g.allocated", whole=True), NUMBER),
