@@ -71,6 +71,30 @@ def part_files(media: Path) -> list[Path]:
 # ---------------------------------------------------------------- request and generate
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's JIT setting")
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_generate_runs_without_jit_and_gives_the_setting_back(small, media, monkeypatch, fmt):
+    reseller, _, update = small
+    report, _ = report_request(kind="reseller", subject=reseller, update=update, format=fmt)
+    seen = []
+    writer = f"write_{fmt}"
+    real = getattr(services, writer)
+
+    def spying(*args, **kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            seen.append(cursor.fetchone()[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, writer, spying)
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on")  # as the server's default has it
+        assert report_generate(report_id=report.pk).status == Report.Status.READY
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("on",)
+    assert seen == ["off"]
+
+
 @pytest.mark.django_db
 def test_request_queues_and_enqueues_the_task_on_commit(small, django_capture_on_commit_callbacks):
     reseller, _, update = small
