@@ -11,11 +11,13 @@ from django.db.models import (
     Exists,
     F,
     FilteredRelation,
+    Func,
     IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
 )
@@ -314,6 +316,17 @@ class _Paginator(Paginator):
         return self.count_of.count()
 
 
+def _service_count(model) -> Subquery:
+    """How many services a row has: one count through the (holder, service) index a row.
+    Count("services") joined and grouped every listed column instead (200 ms at 10,000
+    resellers, 5 s at 200,000 organizations on SQLite)."""
+    through = model.services.through
+    holder = f"{model._meta.model_name}_id"
+    counted = through.objects.filter(**{holder: OuterRef("pk")}).order_by()
+    # COUNT(*) without GROUP BY: one row, 0 when there is none
+    return Subquery(counted.values(n=Func(Value(1), function="COUNT")))
+
+
 def _page(
     qs: QuerySet, page: int | str | None, per_page: int, *, count_of: QuerySet | None = None
 ) -> Page:
@@ -340,7 +353,7 @@ def reseller_usage_list(
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
     rows = qs
     if sort.lstrip("-") == "services":
-        qs = qs.annotate(service_count=Count("services"))
+        qs = qs.annotate(service_count=_service_count(qs.model))
     qs = _with_report(qs, kind=Report.Kind.RESELLER, update=update)
     qs, sort = _order(qs, RESELLER_SORTS, sort, RESELLER_NULLABLE)
     page_obj = _page(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
@@ -372,7 +385,7 @@ def organization_usage_list(
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
     rows = qs
     if sort.lstrip("-") == "services":
-        qs = qs.annotate(service_count=Count("services"))
+        qs = qs.annotate(service_count=_service_count(qs.model))
     qs = _with_report(qs, kind=Report.Kind.ORGANIZATION, update=update)
     qs, sort = _order(qs, ORGANIZATION_SORTS, sort, ORGANIZATION_NULLABLE)
     qs = qs.prefetch_related(_services_prefetch())
