@@ -300,12 +300,17 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
         .values_list("cutoff", flat=True)
         .first()
     )
+    if connection.vendor == "postgresql":
+        # These statements are costed as one subquery per organization × resource, so
+        # PostgreSQL would JIT-compile them; the work is short index lookups and sums,
+        # and compiling cost 0.2–0.3 s per statement at 100,000 organizations.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
     reseller_links_rebuild()
     bounds = {"update": update.pk, "cutoff": update.cutoff, "previous": previous or EPOCH}
     rows = sql.run_statement(sql.ORGANIZATION_ROWS, **bounds)
     sql.run_statement(sql.RESELLER_SNAPSHOTS, update=update.pk)
-    sql.run_statement(sql.RESELLER_ROLLUPS, update=update.pk)
-    sql.run_statement(sql.PROVIDER_ROLLUPS, update=update.pk)
+    sql.run_statement(sql.ROLLUPS, update=update.pk)
     return {
         "previous_cutoff": previous,
         "rows_count": rows,

@@ -53,10 +53,12 @@ FROM {org} o
 JOIN {org_services} os ON os.organization_id = o.id
 JOIN {resource} r ON r.service_id = os.service_id
 LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
-ORDER BY o.id, r.id
+ORDER BY o.id
 """
-# (In the order of the unique index on (update, organization, resource): its pages fill
-# one after another instead of splitting all over.)
+# (Organization by organization, as the unique index on (update, organization,
+# resource) is ordered: its pages fill one after another instead of splitting all
+# over. Both engines read the organizations in that order anyway, so this costs no
+# sort; ordering by resource too made each engine sort every organization's rows.)
 
 # Every reseller as it stands now, frozen with the update: its parent, and how many
 # organizations (its own and its sub-resellers') and sub-resellers it has.
@@ -86,20 +88,27 @@ LEFT JOIN (
 # included, through the closure table), its own limit, and what it allocated to its
 # own organizations and direct sub-resellers. Pairs come from its allocated services,
 # its limits and its organizations' usage, so none of them is left out.
+# Then the provider, per resource: everyone's usage, its capacity, and what it sold
+# (limits of the resellers it added and of the organizations it added directly).
 # Every figure is grouped once and joined, never looked up per pair: per-pair
 # subqueries over the limits made this statement grow with resellers × limits. The
-# rows are summed per reseller first, so only those sums meet the closure table.
-RESELLER_ROLLUPS = """
+# update's rows are read once (`own`, per reseller and resource, the provider's own
+# organizations under a NULL reseller): the resellers' sums meet the closure table,
+# the provider's add them all up. Reading them a second time for the provider cost
+# as much again (a scan and a sort of every row on SQLite).
+ROLLUPS = """
 INSERT INTO {rollup}
   (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
 WITH own AS (
   SELECT reseller_id, resource_id, SUM(used) AS used, COUNT(*) AS n
-    FROM {row} WHERE update_id = %(update)s AND reseller_id IS NOT NULL
+    FROM {row} WHERE update_id = %(update)s
    GROUP BY reseller_id, resource_id
 ), agg AS (
   SELECT k.ancestor_id AS reseller_id, own.resource_id, SUM(own.used) AS used, SUM(own.n) AS n
     FROM own JOIN {link} k ON k.descendant_id = own.reseller_id
    GROUP BY k.ancestor_id, own.resource_id
+), everyone AS (
+  SELECT resource_id, SUM(used) AS used, SUM(n) AS n FROM own GROUP BY resource_id
 )
 SELECT %(update)s, p.reseller_id, p.resource_id,
   COALESCE(agg.used, 0),
@@ -128,28 +137,19 @@ LEFT JOIN (
    WHERE c.parent_id IS NOT NULL
    GROUP BY c.parent_id, l3.resource_id
 ) to_subs ON to_subs.reseller_id = p.reseller_id AND to_subs.resource_id = p.resource_id
-"""
-
-# The provider: every resource, its capacity, and what it sold (limits of the
-# resellers it added and of the organizations it added directly).
-PROVIDER_ROLLUPS = """
-INSERT INTO {rollup}
-  (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
+UNION ALL
 SELECT %(update)s, NULL, r.id,
-  COALESCE(agg.used, 0),
+  COALESCE(everyone.used, 0),
   pl.{limit},
   COALESCE((SELECT SUM(l2.{limit}) FROM {lim} l2 JOIN {reseller} c ON c.id = l2.reseller_id
             WHERE c.parent_id IS NULL AND l2.resource_id = r.id), 0)
   + COALESCE((SELECT SUM(l3.{limit}) FROM {lim} l3 JOIN {org} o3 ON o3.id = l3.organization_id
               WHERE o3.reseller_id IS NULL AND l3.resource_id = r.id), 0),
-  COALESCE(agg.n, 0)
+  COALESCE(everyone.n, 0)
 FROM {resource} r
 LEFT JOIN {lim} pl
   ON pl.resource_id = r.id AND pl.reseller_id IS NULL AND pl.organization_id IS NULL
-LEFT JOIN (
-  SELECT resource_id, SUM(used) AS used, COUNT(*) AS n FROM {row}
-   WHERE update_id = %(update)s GROUP BY resource_id
-) agg ON agg.resource_id = r.id
+LEFT JOIN everyone ON everyone.resource_id = r.id
 """
 
 

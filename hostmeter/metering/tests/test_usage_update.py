@@ -216,7 +216,7 @@ def test_failed_update_writes_nothing_and_keeps_previous(resources, t0, monkeypa
     from hostmeter.metering import sql
 
     def explode(template, **params):
-        if template is sql.PROVIDER_ROLLUPS:
+        if template is sql.ROLLUPS:  # the last statement: rows and snapshots are written
             raise RuntimeError("disk full")
         return real(template, **params)
 
