@@ -126,7 +126,7 @@ def report_query(*, report: Report) -> ReportQuery:
         Report.Kind.RESELLERS: _resellers_query,
         Report.Kind.SUMMARY: _summary_query,
     }[report.kind]
-    return builder(report, params, report.format == Report.Format.CSV)
+    return builder(report, params, guard=report.format == Report.Format.CSV)
 
 
 def _as_of(update: UsageUpdate) -> str:
@@ -135,7 +135,7 @@ def _as_of(update: UsageUpdate) -> str:
     return update.cutoff.astimezone(Provider.get().zone).isoformat()
 
 
-def _organizations_query(report: Report, params: dict, guard: bool) -> ReportQuery:
+def _organizations_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
     """One row per organization, as frozen in the update (its reseller at that time)."""
     pivot, usage_columns = _pivot(_resources(), "p")
     columns = [
@@ -174,7 +174,7 @@ def _organizations_query(report: Report, params: dict, guard: bool) -> ReportQue
     )
 
 
-def _resellers_query(report: Report, params: dict, guard: bool) -> ReportQuery:
+def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
     """One row per reseller the update froze: its roll-up (sub-resellers included) per
     resource, and its organizations; a reseller with nothing yet has a row too."""
     pivot, usage_columns = _pivot(_resources(), "p")
@@ -204,7 +204,7 @@ def _resellers_query(report: Report, params: dict, guard: bool) -> ReportQuery:
     )
 
 
-def _summary_query(report: Report, params: dict, guard: bool) -> ReportQuery:
+def _summary_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
     """One row per resource: the provider's limit, sold, available, used and usage %."""
     limit = _q("limit")
     columns = [

@@ -5,6 +5,7 @@ import os
 import tempfile
 import threading
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -215,7 +216,7 @@ def report_generate(*, report_id: int) -> Report:
     try:
         query = report_query(report=report)
         provider = Provider.get()
-        with _without_jit(), os.fdopen(fd, "wb") as raw:
+        with os.fdopen(fd, "wb") as raw, _without_jit():
             with connection.cursor() as cursor:
                 cursor.execute(query.count_sql, query.params)
                 total = cursor.fetchone()[0]
@@ -277,7 +278,7 @@ def report_generate(*, report_id: int) -> Report:
 
 
 @contextmanager
-def _without_jit():
+def _without_jit() -> Iterator[None]:
     """PostgreSQL: no JIT compilation for the report's statements. The reseller tree's
     recursive CTE is overestimated, which crosses the JIT cost thresholds: a 25,000-row
     report spent 1 of its 1.3 s compiling (docs/benchmarks.md, Report generation)."""
@@ -285,14 +286,17 @@ def _without_jit():
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('jit')")
-        (before,) = cursor.fetchone()
+        cursor.execute("SELECT setting, source FROM pg_settings WHERE name = 'jit'")
+        before, source = cursor.fetchone()
         cursor.execute("SET jit = off")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('jit', %s, false)", [before])
+            if source == "session":  # the connection's own SET: put it back
+                cursor.execute("SELECT set_config('jit', %s, false)", [before])
+            else:  # from the server's configuration: keep following it
+                cursor.execute("RESET jit")
 
 
 def _digest(path: str) -> tuple[str, int]:

@@ -750,36 +750,63 @@ def test_organization_site_usage_sorts_on_every_column_both_ways(client, login, 
         assert listed_names(client.get(url, {"sort": f"-{key}"})) == expected[::-1], key
 
 
-def test_organizations_by_status_page_across_not_generated_and_the_rest(resources, t0):
+def _pages(per_page: int, **asked) -> tuple[int, list[str]]:
+    """Every page of the organization list in turn: the count, and the names listed."""
     from hostmeter.reports.selectors import organization_usage_list
 
+    first, _ = organization_usage_list(page=1, per_page=per_page, **asked)
+    names = []
+    for number in range(1, first.paginator.num_pages + 1):
+        page, _ = organization_usage_list(page=number, per_page=per_page, **asked)
+        names += [org.name for org in page.object_list]
+    return first.paginator.count, names
+
+
+@pytest.mark.parametrize("key", ["status", "updated"])
+def test_organizations_by_report_page_across_not_generated_and_the_rest(resources, t0, key):
     earlier = run_update(t0 - timedelta(days=1))
     update = run_update(t0)
+    acme = ResellerFactory(name="Acme", domain="acme.example")
     rank = {None: 0, "queued": 1, "generating": 2, "ready": 3, "failed": 4}
     statuses = [None, "ready", None, "failed", "queued", None, "ready", None, "generating"]
-    expected = []
+    rows = []
     for i, status in enumerate(statuses * 2):
-        org = OrganizationFactory(name=f"{'sA'[i % 2]}ite {i:02}", domain=f"s{i:02}.example")
+        org = OrganizationFactory(
+            name=f"{'sA'[i % 2]}ite {i:02}",
+            domain=f"s{i:02}.example",
+            reseller=acme if i % 4 == 0 else None,
+        )
+        generated = t0 + timedelta(minutes=(i * 7) % 11) if status in ("ready", "failed") else None
         if status:
             Report.objects.create(
-                kind="organization", organization=org, update=update, status=status
+                kind="organization",
+                organization=org,
+                update=update,
+                status=status,
+                generated_at=generated,
             )
-        elif i % 3 == 0:  # an earlier update's report leaves it Not generated now
+        elif i % 3 == 0:  # an earlier update's report, or another format's: Not generated
             Report.objects.create(
                 kind="organization", organization=org, update=earlier, status="ready"
             )
-        expected.append((rank[status], org.name.lower(), org.pk, org.name))
-    expected = [name for *_, name in sorted(expected)]
+            Report.objects.create(
+                kind="organization", organization=org, update=update, format="xlsx"
+            )
+        # by status: Not generated first; by time: never generated first
+        value = rank[status] if key == "status" else (generated is not None, generated)
+        rows.append((value, org.name.lower(), org.pk, org))
+    ordered = [org for *_, org in sorted(rows, key=lambda r: r[:3])]
 
-    for sort, order in (("status", expected), ("-status", expected[::-1])):
-        seen = []
-        for number in range(1, 6):  # 18 rows, 4 a page: pages inside and across both groups
-            page, _ = organization_usage_list(sort=sort, page=number, update=update, per_page=4)
-            assert page.paginator.count == 18
-            seen += [org.name for org in page.object_list]
-        assert seen == order, sort
-    searched, _ = organization_usage_list(sort="-status", search="site 1", update=update)
-    assert [o.name for o in searched] == [n for n in expected[::-1] if "site 1" in n.lower()]
+    for per_page in (4, 25):  # pages inside and across both groups
+        for sort, order in ((key, ordered), (f"-{key}", ordered[::-1])):
+            assert _pages(per_page, sort=sort, update=update) == (18, [o.name for o in order])
+            mine = [o.name for o in order if o.reseller_id == acme.pk]
+            assert _pages(per_page, sort=sort, update=update, reseller=acme) == (5, mine)
+            found = [o.name for o in order if "site 1" in o.name.lower()]
+            assert _pages(per_page, sort=sort, update=update, search="site 1") == (
+                len(found),
+                found,
+            )
 
 
 def test_sort_headers_say_the_order_and_reverse_it(client, login, world):
@@ -1559,6 +1586,8 @@ def test_queries_per_page_do_not_grow_with_the_rows(
         reverse("reports:reseller-usage") + "?sort=-status",
         reverse("reports:organization-usage"),
         reverse("reports:organization-usage") + f"?reseller={world.acme.pk}&sort=reseller",
+        reverse("reports:organization-usage") + "?sort=status",
+        reverse("reports:organization-usage") + "?sort=-updated&q=e",
         reverse("reports:summary"),
         reverse("reports:reseller-overview", args=[world.acme.pk]),
         reverse("reports:organization-overview", args=[world.zeta.pk]),
