@@ -1,0 +1,266 @@
+"""The usage figures the summary and the overviews show: the status line, five figures
+per resource, top resellers, history for the charts."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.paginator import Page
+from django.db.models import (
+    Count,
+    Q,
+)
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
+from hostmeter.metering.services import usage_schedule_next, usage_update_latest
+from hostmeter.tenancy.models import (
+    Organization,
+    Provider,
+    Reseller,
+    ResellerLink,
+    Resource,
+    Service,
+)
+
+from .lists import PER_PAGE, page_of
+
+HISTORY = 60  # updates shown in charts
+
+
+# ---------------------------------------------------------------- status line
+
+
+@dataclass
+class UsageStatus:
+    latest: UsageUpdate | None
+    next_run: datetime | None
+    pending: UsageUpdate | None  # queued or running
+    last_failed: UsageUpdate | None
+
+
+def usage_status(*, provider: Provider) -> UsageStatus:
+    """When usage was last updated, when the next update runs, and one under way."""
+    latest = usage_update_latest()
+    recent = list(
+        UsageUpdate.objects.exclude(status=UsageUpdate.Status.SUCCEEDED).order_by("-created_at")[:1]
+    )
+    pending = next((u for u in recent if u.status in ("queued", "running")), None)
+    failed = next(
+        (u for u in recent if u.status == "failed" and (not latest or u.cutoff > latest.cutoff)),
+        None,
+    )
+    next_run = usage_schedule_next(provider=provider, now=timezone.now())[0]
+    return UsageStatus(latest=latest, next_run=next_run, pending=pending, last_failed=failed)
+
+
+# ---------------------------------------------------------------- usage figures
+
+
+@dataclass
+class ResourceFigures:
+    """One resource's five figures for a subject (the provider, a reseller, an organization)."""
+
+    resource: Resource
+    limit: Decimal | None
+    allocated: Decimal | None
+    used: Decimal
+    organizations: int | None = None  # in a roll-up: organizations with this resource
+
+    @property
+    def available(self) -> Decimal | None:
+        if self.limit is None:
+            return None
+        return self.limit - (self.allocated or 0)
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.limit:
+            return None
+        # half up, as the report files round it
+        return (self.used * 100 / self.limit).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    @property
+    def flagged(self) -> bool:
+        return self.percent is not None and self.percent > self.resource.threshold_percent
+
+    @property
+    def over(self) -> bool:
+        return self.percent is not None and self.percent > 100
+
+
+@dataclass
+class ServiceFigures:
+    service: Service
+    resources: list[ResourceFigures] = field(default_factory=list)
+    subscribers: int | None = None
+
+
+def _resources() -> dict[int, Resource]:
+    return {r.pk: r for r in Resource.objects.select_related("service")}
+
+
+def _group_by_service(figures: list[ResourceFigures]) -> list[ServiceFigures]:
+    groups: dict[int, ServiceFigures] = {}
+    for f in sorted(figures, key=lambda f: (f.resource.service.position, f.resource.position)):
+        groups.setdefault(
+            f.resource.service_id, ServiceFigures(f.resource.service)
+        ).resources.append(f)
+    return list(groups.values())
+
+
+def rollup_figures(
+    *, update: UsageUpdate | None, reseller: Reseller | None
+) -> list[ServiceFigures]:
+    """Per service, the resources of a reseller's (or, with None, the provider's) roll-up."""
+    if update is None:
+        return []
+    resources = _resources()
+    rollups = UsageRollup.objects.filter(update=update, reseller=reseller)
+    figures = [
+        ResourceFigures(
+            resources[r.resource_id], r.limit, r.allocated, r.used, r.organizations_count
+        )
+        for r in rollups
+    ]
+    return _group_by_service(figures)
+
+
+def organization_figures(*, update: UsageUpdate | None, organization: Organization):
+    if update is None:
+        return []
+    resources = _resources()
+    rows = UsageRow.objects.filter(update=update, organization=organization)
+    figures = [ResourceFigures(resources[r.resource_id], r.limit, None, r.used) for r in rows]
+    return _group_by_service(figures)
+
+
+def usage_history(
+    *, reseller: Reseller | None = None, organization: Organization | None = None
+) -> dict[int, list[tuple[datetime, Decimal, Decimal | None]]]:
+    """Per resource id: (cut-off, used, limit) over the most recent kept updates, oldest first."""
+    updates = list(
+        UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED)
+        .order_by("-cutoff")
+        .values_list("pk", "cutoff")[:HISTORY]
+    )
+    cutoffs = dict(updates)
+    if organization is not None:
+        source = UsageRow.objects.filter(organization=organization)
+    else:
+        source = UsageRollup.objects.filter(reseller=reseller)
+    series: dict[int, list] = {}
+    for update_id, resource_id, used, limit in source.filter(update_id__in=cutoffs).values_list(
+        "update_id", "resource_id", "used", "limit"
+    ):
+        series.setdefault(resource_id, []).append((cutoffs[update_id], used, limit))
+    for points in series.values():
+        points.sort(key=lambda p: p[0])
+    return series
+
+
+# ---------------------------------------------------------------- summary
+
+
+def provider_summary(*, update: UsageUpdate | None) -> dict:
+    """Counts, per-service figures and top resellers for the summary tab."""
+    services = rollup_figures(update=update, reseller=None)
+    # Every resource of an enabled service has a row per organization, so the
+    # provider roll-up already counts each service's subscribers as of the update.
+    for group in services:
+        group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
+    counts = Reseller.objects.aggregate(
+        resellers=Count("pk"), sub_resellers=Count("pk", filter=Q(parent__isnull=False))
+    )
+    counts |= Organization.objects.aggregate(
+        organizations=Count("pk"), direct=Count("pk", filter=Q(reseller__isnull=True))
+    )
+    counts["subscriptions"] = sum(g.subscribers for g in services)
+    counts["services"] = sum(1 for g in services if g.subscribers)
+    resource_ids = [f.resource.pk for group in services for f in group.resources]
+    top = top_resellers(update=update, resource_ids=resource_ids)
+    return {"counts": counts, "services": services, "top": top}
+
+
+def top_resellers(
+    *, update: UsageUpdate | None, resource_ids: list[int], per_resource: int = 5
+) -> dict[int, list]:
+    """Per resource id, the resellers using most of it (sub-resellers are resellers too).
+
+    One short range of the (update, resource, used DESC, reseller) index per resource,
+    glued with UNION ALL: ranking every reseller's roll-up with a window function took
+    150 ms at 10,000 resellers. The ORM refuses LIMIT inside a compound statement on
+    SQLite, so the parts are the ORM's own SQL, each wrapped in a sub-select.
+    """
+    if update is None or not resource_ids:
+        return {}
+    parts, params = [], []
+    for n, resource_id in enumerate(resource_ids):
+        leaders = (
+            UsageRollup.objects.filter(
+                update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
+            )
+            .order_by("-used", "reseller_id")
+            .values("pk")[:per_resource]
+        )
+        sql, part_params = leaders.query.get_compiler(using=leaders.db).as_sql()
+        parts.append(f"SELECT * FROM ({sql}) leaders_{n}")
+        params.extend(part_params)
+    ranked = (
+        UsageRollup.objects.filter(pk__in=RawSQL(" UNION ALL ".join(parts), params))
+        .select_related("reseller")
+        .order_by("resource_id", "-used", "reseller_id")
+    )
+    top: dict[int, list] = {}
+    for rollup in ranked:
+        top.setdefault(rollup.resource_id, []).append(rollup)
+    return top
+
+
+# ---------------------------------------------------------------- overviews
+
+
+def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict:
+    """Counts, services, five figures per resource, and trend of one reseller."""
+    below = ResellerLink.objects.filter(ancestor=reseller)
+    counts = below.aggregate(
+        direct_sub_resellers=Count("pk", filter=Q(depth=1)),
+        sub_resellers=Count("pk", filter=Q(depth__gt=0)),
+    )
+    counts |= Organization.objects.filter(reseller_id__in=below.values("descendant_id")).aggregate(
+        direct_organizations=Count("pk", filter=Q(reseller=reseller)),
+        organizations=Count("pk"),
+    )
+    return {
+        "counts": counts,
+        "services": list(reseller.services.order_by("position")),
+        "figures": rollup_figures(update=update, reseller=reseller),
+        "history": usage_history(reseller=reseller),
+    }
+
+
+def reseller_organizations_usage(
+    *, reseller: Reseller, update: UsageUpdate | None, page=1, per_page: int = PER_PAGE
+) -> tuple[Page, list[Resource]]:
+    """The organizations below a reseller with their used figure per resource."""
+    below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
+    qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")
+    page_obj = page_of(qs.order_by("name", "pk"), page, per_page)
+    resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
+    usage: dict[int, dict[int, UsageRow]] = {}
+    if update is not None:
+        rows = UsageRow.objects.filter(
+            update=update, organization__in=[o.pk for o in page_obj.object_list]
+        )
+        for row in rows:
+            usage.setdefault(row.organization_id, {})[row.resource_id] = row
+    for org in page_obj.object_list:
+        org.usage_cells = [_cell(usage.get(org.pk, {}).get(r.pk), r) for r in resources]
+    return page_obj, resources
+
+
+def _cell(row: UsageRow | None, resource: Resource) -> ResourceFigures | None:
+    if row is None:
+        return None
+    return ResourceFigures(resource, row.limit, None, row.used)

@@ -1,0 +1,255 @@
+"""The reseller usage and organization site usage lists: sorted, searched, paged, with
+each row's report status."""
+
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Lower
+from django.utils.functional import cached_property
+
+from hostmeter.metering.models import UsageUpdate
+from hostmeter.tenancy.models import (
+    Organization,
+    Reseller,
+    ResellerLink,
+    Service,
+)
+
+from ..models import Report
+
+PER_PAGE = 25
+
+
+# ---------------------------------------------------------------- lists
+
+
+STATUS_RANK = Case(
+    When(report_status=Report.Status.QUEUED, then=Value(1)),
+    When(report_status=Report.Status.GENERATING, then=Value(2)),
+    When(report_status=Report.Status.READY, then=Value(3)),
+    When(report_status=Report.Status.FAILED, then=Value(4)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
+def with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None) -> QuerySet:
+    """Annotates each row with its CSV report's status and time for the most recent update.
+
+    One LEFT JOIN (the unique constraints allow one CSV report per subject and update):
+    correlated subqueries, one per figure and four more in the status rank, ran for
+    every row an OFFSET skipped or a status sort ranked.
+    """
+    this_report = FilteredRelation(
+        "reports",
+        condition=Q(reports__kind=kind, reports__update=update, reports__format=Report.Format.CSV),
+    )
+    return (
+        qs.annotate(this_report=this_report)
+        .annotate(
+            report_id=F("this_report__id"),
+            report_status=F("this_report__status"),
+            report_progress=F("this_report__progress"),
+            report_generated_at=F("this_report__generated_at"),
+            report_error=F("this_report__error"),
+        )
+        .annotate(report_rank=STATUS_RANK)
+    )
+
+
+def _order(
+    qs: QuerySet, sorts: dict[str, tuple], sort: str, nullable: frozenset[str]
+) -> tuple[QuerySet, str]:
+    """Orders by a column key ("name", "-name", …), then by id.
+
+    Only a key that can be NULL gets NULLS FIRST ascending (LAST descending), the same
+    on every engine. Asked of names and ids, it stopped PostgreSQL from walking their
+    indexes (a default b-tree serves neither ASC NULLS FIRST nor DESC NULLS LAST).
+    """
+    key = sort.lstrip("-")
+    if key not in sorts:
+        sort, key = "name", "name"
+    descending = sort.startswith("-")
+    order = []
+    for i, f in enumerate((*sorts[key], "pk")):
+        expr = f if hasattr(f, "resolve_expression") else F(f)
+        if i == 0 and key in nullable:
+            order.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_first=True))
+        else:
+            order.append(expr.desc() if descending else expr.asc())
+    return qs.order_by(*order), sort
+
+
+# Names sort case-insensitively, the same on every database (an index on lower(name)).
+NAME = Lower("name")
+RESELLER_SORTS = {
+    "name": (NAME,),
+    "domain": ("domain",),
+    "services": ("service_count", NAME),
+    "status": ("report_rank", NAME),
+    "updated": ("report_generated_at", NAME),
+}
+RESELLER_NULLABLE = frozenset({"updated"})  # Not generated: no report time
+
+
+class _Paginator(Paginator):
+    """Counts the rows of another queryset: the list's filters without its joins."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, count_of: QuerySet):
+        super().__init__(object_list, per_page)
+        self.count_of = count_of
+
+    @cached_property
+    def count(self) -> int:
+        return self.count_of.count()
+
+
+def _service_count(model) -> Subquery:
+    """How many services a row has: one count through the (holder, service) index a row.
+    Count("services") joined and grouped every listed column instead (200 ms at 10,000
+    resellers, 5 s at 200,000 organizations on SQLite)."""
+    through = model.services.through
+    holder = f"{model._meta.model_name}_id"
+    counted = through.objects.filter(**{holder: OuterRef("pk")}).order_by()
+    # COUNT(*) without GROUP BY: one row, 0 when there is none
+    return Subquery(counted.values(n=Func(template="COUNT(*)", output_field=IntegerField())))
+
+
+def page_of(
+    qs: QuerySet, page: int | str | None, per_page: int, *, count_of: QuerySet | None = None
+) -> Page:
+    if count_of is None:
+        return Paginator(qs, per_page).get_page(page)
+    return _Paginator(qs, per_page, count_of=count_of).get_page(page)
+
+
+def _services_prefetch() -> Prefetch:
+    return Prefetch("services", queryset=Service.objects.order_by("position"))
+
+
+def reseller_usage_list(
+    *,
+    search: str = "",
+    sort: str = "name",
+    page=1,
+    update: UsageUpdate | None,
+    per_page: int = PER_PAGE,
+) -> tuple[Page, str]:
+    """The resellers added, with services and report status, sorted, searched, paged."""
+    qs = Reseller.objects.select_related("parent")
+    if search := search.strip():
+        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    rows = qs
+    if sort.lstrip("-") == "services":
+        qs = qs.annotate(service_count=_service_count(qs.model))
+    qs = with_report(qs, kind=Report.Kind.RESELLER, update=update)
+    qs, sort = _order(qs, RESELLER_SORTS, sort, RESELLER_NULLABLE)
+    page_obj = page_of(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
+    return page_obj, sort
+
+
+ORGANIZATION_SORTS = {
+    **RESELLER_SORTS,
+    "reseller": (Lower("reseller__name"), NAME),
+}
+ORGANIZATION_NULLABLE = RESELLER_NULLABLE | {"reseller"}  # direct: no reseller
+
+
+def organization_usage_list(
+    *,
+    search: str = "",
+    sort: str = "name",
+    page=1,
+    update: UsageUpdate | None,
+    reseller: Reseller | None = None,
+    per_page: int = PER_PAGE,
+) -> tuple[Page, str]:
+    """Organizations (added directly and by every reseller), optionally below one reseller."""
+    qs = Organization.objects.select_related("reseller")
+    if reseller is not None:
+        below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
+        qs = qs.filter(reseller_id__in=below)
+    if search := search.strip():
+        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+    rows = qs
+    if sort.lstrip("-") == "services":
+        qs = qs.annotate(service_count=_service_count(qs.model))
+    qs = with_report(qs, kind=Report.Kind.ORGANIZATION, update=update)
+    qs, sort = _order(qs, ORGANIZATION_SORTS, sort, ORGANIZATION_NULLABLE)
+    if sort.lstrip("-") in _ReportSort.KEYS:
+        reports = Report.objects.filter(
+            kind=Report.Kind.ORGANIZATION, update=update, format=Report.Format.CSV
+        )
+        by_report = _ReportSort(qs, rows=rows, reports=reports, sort=sort)
+        return Paginator(by_report, per_page).get_page(page), sort
+    return page_of(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows), sort
+
+
+class _ReportSort:
+    """Organizations sorted by report status or report last updated, a page at a time,
+    without ranking them all.
+
+    Ranking 200,000 organizations by their report took a quarter to half a second. Most
+    of them have no report (or no file yet) for the latest update, the lowest value
+    either way (Not generated; NULLs first): those come straight from the name index in
+    name order, and only the others are ranked. A page inside one group is one query, a
+    page across the two is two.
+    """
+
+    KEYS = {"status": "report_rank", "updated": "report_generated_at"}
+
+    def __init__(self, qs: QuerySet, *, rows: QuerySet, reports: QuerySet, sort: str):
+        key, descending = sort.lstrip("-"), sort.startswith("-")
+        if key == "updated":
+            reports = reports.filter(generated_at__isnull=False)
+        value = F(self.KEYS[key])
+        name = [NAME.desc(), F("pk").desc()] if descending else [NAME.asc(), F("pk").asc()]
+        # NOT EXISTS, not "report_… IS NULL": PostgreSQL estimates an anti-join well and
+        # walks the name index; the join's IS NULL it took for one row, and sorted them all.
+        lowest = qs.filter(~Exists(reports.filter(organization=OuterRef("pk"))))
+        has = "report_id" if key == "status" else "report_generated_at"
+        ranked = qs.filter(**{f"{has}__isnull": False})
+        lowest = lowest.order_by(*name)
+        ranked = ranked.order_by(value.desc() if descending else value.asc(), *name)
+        self.groups = (ranked, lowest) if descending else (lowest, ranked)
+        self.rows = rows
+        # how many listed organizations are ranked: all such reports, unless filtered
+        if rows.query.where:
+            reports = reports.filter(organization__in=rows.values("pk"))
+        self.ranked = reports
+        self.descending = descending
+
+    @cached_property
+    def total(self) -> int:
+        return self.rows.count()
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, bounds: slice) -> list:
+        first, second = self.groups
+        ranked = self.ranked.count()
+        split = ranked if self.descending else self.total - ranked  # rows in first
+        start, stop = bounds.start or 0, bounds.stop  # the paginator always gives a stop
+        found = list(first[start : min(stop, split)]) if start < split else []
+        if stop > split:
+            found += list(second[max(start - split, 0) : stop - split])
+        prefetch_related_objects(found, _services_prefetch())
+        return found
