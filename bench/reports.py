@@ -196,15 +196,23 @@ def export_baseline(query, path: str) -> None:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        with (
-            open(path, "wb") as out,
-            connection.cursor() as cursor,
-            cursor.cursor.copy(
-                f"COPY ({query.sql}) TO STDOUT WITH (FORMAT csv)", query.params
-            ) as copy,
-        ):
-            for data in copy:
-                out.write(data)
+        # report_generate runs without JIT (reports.services._without_jit): so does the
+        # yardstick, or it would carry compile time the report does not
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        try:
+            with (
+                open(path, "wb") as out,
+                connection.cursor() as cursor,
+                cursor.cursor.copy(
+                    f"COPY ({query.sql}) TO STDOUT WITH (FORMAT csv)", query.params
+                ) as copy,
+            ):
+                for data in copy:
+                    out.write(data)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET jit")
         return
     # the parameters substituted (%% becomes %), as one would paste the query in the shell
     sql = query.sql % {k: sqlite_literal(v) for k, v in query.params.items()}
@@ -288,11 +296,10 @@ def rounds(reseller, update, query, baseline_path: str, repeats: int, label: str
     return out
 
 
-def measure(reseller_id: int, repeats: int, work_dir: str, what_if: bool) -> dict:
+def measure(reseller_id: int, repeats: int, work_dir: str) -> dict:
     import tracemalloc
 
     from django.core.files.storage import default_storage
-    from django.db import connection
 
     from hostmeter.metering.services import usage_update_latest
     from hostmeter.reports.columns import report_query
@@ -330,17 +337,6 @@ def measure(reseller_id: int, repeats: int, work_dir: str, what_if: bool) -> dic
         "file_bytes": Path(ours_path).stat().st_size,
         "check": check,
     }
-    if what_if and connection.vendor == "postgresql":
-        # WHAT-IF, not the shipped configuration: both sides without PostgreSQL's JIT
-        # compiler, which the planner turns on for these wide, costly-looking queries.
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
-        label = f"reseller {reseller_id}, what-if jit off"
-        jit_off = rounds(reseller, update, query, baseline_path, repeats, label)
-        jit_off.pop("report")
-        jit_off["ours_rate"] = rows / statistics.median(jit_off["ours_s"])
-        jit_off["baseline_rate"] = rows / statistics.median(jit_off["baseline_s"])
-        out["what_if"] = jit_off
     return out
 
 
@@ -365,7 +361,6 @@ def worker(args) -> dict:
         for reseller_id in (3, 1):
             cmd = [sys.executable, "-m", "bench.reports", "--measure", str(reseller_id)]
             cmd += ["--repeats", str(args.repeats), "--work-dir", data_dir]
-            cmd += ["--what-if"] if args.what_if else []
             proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
             if proc.returncode:
                 raise SystemExit(f"measuring reseller {reseller_id} failed ({proc.returncode})")
@@ -377,7 +372,7 @@ def measure_main(args) -> dict:
     import django
 
     django.setup()
-    return measure(args.measure, args.repeats, args.work_dir, args.what_if)
+    return measure(args.measure, args.repeats, args.work_dir)
 
 
 def table(results: list[dict]) -> str:
@@ -409,11 +404,6 @@ def main(argv=None) -> int:
         help="comma-separated: sqlite, postgres",
     )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--what-if",
-        action="store_true",
-        help="PostgreSQL: also measure both sides with jit = off (not the shipped setting)",
-    )
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
@@ -432,7 +422,6 @@ def main(argv=None) -> int:
         print(f"== report generation, {engine}", file=sys.stderr, flush=True)
         cmd = [sys.executable, "-m", "bench.reports", "--worker", engine]
         cmd += ["--orgs", str(args.orgs), "--repeats", str(args.repeats)]
-        cmd += ["--what-if"] if args.what_if else []
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -446,18 +435,6 @@ def main(argv=None) -> int:
     print()
     print(table(results))
     print()
-    what_ifs = [(r, s) for r in results for s in r["sizes"] if "what_if" in s]
-    if what_ifs:
-        print("WHAT-IF, PostgreSQL with jit = off on both sides (not the shipped setting):")
-        print("| engine | rows | report rows/s | database export rows/s | ratio | COUNT s |")
-        print("|---|--:|--:|--:|--:|--:|")
-        for r, s in what_ifs:
-            w = s["what_if"]
-            print(
-                f"| {r['engine_version']} | {s['rows']:,} | {w['ours_rate']:,.0f} "
-                f"| {w['baseline_rate']:,.0f} | {w['ratio']:.2f}× | {w['count_s']:.2f} |"
-            )
-        print()
     met = True
     for r in results:
         goal = GOALS[r["engine"]]

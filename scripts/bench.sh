@@ -22,11 +22,8 @@ status=0
   --json "bench/out/ingest-$(date +%Y%m%d-%H%M%S).json" || status=$?
 # The Usage pages at 10,000 resellers and 200,000 organizations: time and SQL queries per
 # page; and report generation against the database's own CSV export of the same rows.
-# scripts/bench.sh --what-if also measures reports with PostgreSQL's JIT off (never the
-# shipped setting).
-what_if=(); [[ " $* " == *" --what-if "* ]] && what_if=(--what-if)
 .venv/bin/python -m bench.pages --engines "$engines" \
   --json "bench/out/pages-$(date +%Y%m%d-%H%M%S).json" || status=$?
-.venv/bin/python -m bench.reports --engines "$engines" "${what_if[@]}" \
+.venv/bin/python -m bench.reports --engines "$engines" \
   --json "bench/out/reports-$(date +%Y%m%d-%H%M%S).json" || status=$?
 exit $status
