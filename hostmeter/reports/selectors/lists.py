@@ -150,16 +150,33 @@ def reseller_usage_list(
     per_page: int = PER_PAGE,
 ) -> tuple[Page, str]:
     """The resellers added, with services and report status, sorted, searched, paged."""
-    qs = Reseller.objects.select_related("parent")
+    rows, qs, sort = _listed(
+        Reseller.objects.select_related("parent"),
+        search=search,
+        sort=sort,
+        kind=Report.Kind.RESELLER,
+        update=update,
+    )
+    page_obj = page_of(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
+    return page_obj, sort
+
+
+def _listed(
+    qs: QuerySet, *, search: str, sort: str, kind: str, update: UsageUpdate | None
+) -> tuple[QuerySet, QuerySet, str]:
+    """The rows a list shows (searched), and the same annotated and ordered for a page;
+    the sort key actually used."""
     if search := search.strip():
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
     rows = qs
     if sort.lstrip("-") == "services":
         qs = qs.annotate(service_count=_service_count(qs.model))
-    qs = with_report(qs, kind=Report.Kind.RESELLER, update=update)
-    qs, sort = _order(qs, RESELLER_SORTS, sort, RESELLER_NULLABLE)
-    page_obj = page_of(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
-    return page_obj, sort
+    qs = with_report(qs, kind=kind, update=update)
+    if kind == Report.Kind.RESELLER:
+        qs, sort = _order(qs, RESELLER_SORTS, sort, RESELLER_NULLABLE)
+    else:
+        qs, sort = _order(qs, ORGANIZATION_SORTS, sort, ORGANIZATION_NULLABLE)
+    return rows, qs, sort
 
 
 ORGANIZATION_SORTS = {
@@ -183,13 +200,9 @@ def organization_usage_list(
     if reseller is not None:
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
         qs = qs.filter(reseller_id__in=below)
-    if search := search.strip():
-        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
-    rows = qs
-    if sort.lstrip("-") == "services":
-        qs = qs.annotate(service_count=_service_count(qs.model))
-    qs = with_report(qs, kind=Report.Kind.ORGANIZATION, update=update)
-    qs, sort = _order(qs, ORGANIZATION_SORTS, sort, ORGANIZATION_NULLABLE)
+    rows, qs, sort = _listed(
+        qs, search=search, sort=sort, kind=Report.Kind.ORGANIZATION, update=update
+    )
     if sort.lstrip("-") in _ReportSort.KEYS:
         reports = Report.objects.filter(
             kind=Report.Kind.ORGANIZATION, update=update, format=Report.Format.CSV
