@@ -109,13 +109,37 @@ RESELLER_NULLABLE = frozenset({"updated"})  # Not generated: no report time
 class _Paginator(Paginator):
     """Counts the rows of another queryset: the list's filters without its joins."""
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, count_of: QuerySet):
+    def __init__(
+        self,
+        object_list: QuerySet,
+        per_page: int,
+        *,
+        count_of: QuerySet,
+        ids_of: QuerySet | None = None,
+    ):
         super().__init__(object_list, per_page)
         self.count_of = count_of
+        self.ids_of = object_list if ids_of is None else ids_of
 
     @cached_property
     def count(self) -> int:
         return self.count_of.count()
+
+    def page(self, number) -> Page:
+        """The page's ids first (from ids_of: the same order with only the joins it
+        needs), then its rows: an OFFSET deep into 200,000 organizations skips bare ids,
+        not rows joined to their reseller and report (250 ms → 60 ms)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = min(bottom + self.per_page, self.count)
+        return self._get_page(_slice(self.ids_of, self.object_list, bottom, top), number, self)
+
+
+def _slice(ids_of: QuerySet, rows: QuerySet, start: int, stop: int) -> list:
+    """rows[start:stop] in the order of ids_of: the ids first, then those rows."""
+    ids = list(ids_of.values_list("pk", flat=True)[start:stop])
+    found = {row.pk: row for row in rows.filter(pk__in=ids).order_by()} if ids else {}
+    return [found[pk] for pk in ids]
 
 
 def _service_count(model) -> Subquery:
@@ -130,11 +154,16 @@ def _service_count(model) -> Subquery:
 
 
 def page_of(
-    qs: QuerySet, page: int | str | None, per_page: int, *, count_of: QuerySet | None = None
+    qs: QuerySet,
+    page: int | str | None,
+    per_page: int,
+    *,
+    count_of: QuerySet | None = None,
+    ids_of: QuerySet | None = None,
 ) -> Page:
     if count_of is None:
         return Paginator(qs, per_page).get_page(page)
-    return _Paginator(qs, per_page, count_of=count_of).get_page(page)
+    return _Paginator(qs, per_page, count_of=count_of, ids_of=ids_of).get_page(page)
 
 
 def _services_prefetch() -> Prefetch:
@@ -150,33 +179,37 @@ def reseller_usage_list(
     per_page: int = PER_PAGE,
 ) -> tuple[Page, str]:
     """The resellers added, with services and report status, sorted, searched, paged."""
-    rows, qs, sort = _listed(
+    rows, qs, ids, sort = _listed(
         Reseller.objects.select_related("parent"),
         search=search,
         sort=sort,
         kind=Report.Kind.RESELLER,
         update=update,
     )
-    page_obj = page_of(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows)
-    return page_obj, sort
+    qs = qs.prefetch_related(_services_prefetch())
+    return page_of(qs, page, per_page, count_of=rows, ids_of=ids), sort
 
 
 def _listed(
     qs: QuerySet, *, search: str, sort: str, kind: str, update: UsageUpdate | None
-) -> tuple[QuerySet, QuerySet, str]:
-    """The rows a list shows (searched), and the same annotated and ordered for a page;
-    the sort key actually used."""
+) -> tuple[QuerySet, QuerySet, QuerySet, str]:
+    """The rows a list shows (searched); the same annotated and ordered for a page; the
+    same order with only the joins it needs, for the page's ids; the sort key used."""
     if search := search.strip():
         qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
     rows = qs
     if sort.lstrip("-") == "services":
         qs = qs.annotate(service_count=_service_count(qs.model))
-    qs = with_report(qs, kind=kind, update=update)
-    if kind == Report.Kind.RESELLER:
-        qs, sort = _order(qs, RESELLER_SORTS, sort, RESELLER_NULLABLE)
-    else:
-        qs, sort = _order(qs, ORGANIZATION_SORTS, sort, ORGANIZATION_NULLABLE)
-    return rows, qs, sort
+    sorts, nullable = (
+        (RESELLER_SORTS, RESELLER_NULLABLE)
+        if kind == Report.Kind.RESELLER
+        else (ORGANIZATION_SORTS, ORGANIZATION_NULLABLE)
+    )
+    ids, sort = _order(qs, sorts, sort, nullable)
+    qs, _ = _order(with_report(qs, kind=kind, update=update), sorts, sort, nullable)
+    if sort.lstrip("-") in _ReportSort.KEYS:
+        ids = qs  # ordered by the report: its join is needed
+    return rows, qs, ids, sort
 
 
 ORGANIZATION_SORTS = {
@@ -200,7 +233,7 @@ def organization_usage_list(
     if reseller is not None:
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
         qs = qs.filter(reseller_id__in=below)
-    rows, qs, sort = _listed(
+    rows, qs, ids, sort = _listed(
         qs, search=search, sort=sort, kind=Report.Kind.ORGANIZATION, update=update
     )
     if sort.lstrip("-") in _ReportSort.KEYS:
@@ -209,7 +242,8 @@ def organization_usage_list(
         )
         by_report = _ReportSort(qs, rows=rows, reports=reports, sort=sort)
         return Paginator(by_report, per_page).get_page(page), sort
-    return page_of(qs.prefetch_related(_services_prefetch()), page, per_page, count_of=rows), sort
+    qs = qs.prefetch_related(_services_prefetch())
+    return page_of(qs, page, per_page, count_of=rows, ids_of=ids), sort
 
 
 class _ReportSort:
@@ -219,8 +253,8 @@ class _ReportSort:
     Ranking 200,000 organizations by their report took a quarter to half a second. Most
     of them have no report (or no file yet) for the latest update, the lowest value
     either way (Not generated; NULLs first): those come straight from the name index in
-    name order, and only the others are ranked. A page inside one group is one query, a
-    page across the two is two.
+    name order, and only the others are ranked. A page inside one group takes two
+    queries (its ids, then its rows), a page across the two four.
     """
 
     KEYS = {"status": "report_rank", "updated": "report_generated_at"}
@@ -233,12 +267,14 @@ class _ReportSort:
         name = [NAME.desc(), F("pk").desc()] if descending else [NAME.asc(), F("pk").asc()]
         # NOT EXISTS, not "report_… IS NULL": PostgreSQL estimates an anti-join well and
         # walks the name index; the join's IS NULL it took for one row, and sorted them all.
-        lowest = qs.filter(~Exists(reports.filter(organization=OuterRef("pk"))))
+        # (the lowest group's ids come without the report's join: they have none)
+        lowest = rows.filter(~Exists(reports.filter(organization=OuterRef("pk"))))
         has = "report_id" if key == "status" else "report_generated_at"
         ranked = qs.filter(**{f"{has}__isnull": False})
         lowest = lowest.order_by(*name)
         ranked = ranked.order_by(value.desc() if descending else value.asc(), *name)
         self.groups = (ranked, lowest) if descending else (lowest, ranked)
+        self.qs = qs
         self.rows = rows
         # how many listed organizations are ranked: all such reports, unless filtered
         if rows.query.where:
@@ -261,8 +297,8 @@ class _ReportSort:
         ranked = self.ranked.count()
         split = ranked if self.descending else self.total - ranked  # rows in first
         start, stop = bounds.start or 0, bounds.stop  # the paginator always gives a stop
-        found = list(first[start : min(stop, split)]) if start < split else []
+        found = _slice(first, self.qs, start, min(stop, split)) if start < split else []
         if stop > split:
-            found += list(second[max(start - split, 0) : stop - split])
+            found += _slice(second, self.qs, max(start - split, 0), stop - split)
         prefetch_related_objects(found, _services_prefetch())
         return found

@@ -809,6 +809,33 @@ def test_organizations_by_report_page_across_not_generated_and_the_rest(resource
             )
 
 
+@pytest.mark.parametrize("sort", ["name", "-domain", "services", "-reseller"])
+def test_organization_pages_in_turn_list_every_row_once_in_order(resources, t0, sort):
+    from hostmeter.reports.selectors import organization_usage_list
+
+    update = run_update(t0)
+    owners = [None, *(ResellerFactory(domain=f"owner{i}.example") for i in range(3))]
+    for i in range(18):
+        org = OrganizationFactory(
+            name=f"{'sS'[i % 2]}ite {i % 7}",  # equal names: the id decides
+            domain=f"d{(i * 5) % 18:02}.example",
+            reseller=owners[i % 4],
+            services=["web", "mail", "db"][: i % 4] or ["no-such-code"],
+        )
+        if i % 5 == 0:
+            Report.objects.create(
+                kind="organization",
+                organization=org,
+                update=update,
+                status="ready",
+                generated_at=t0 + timedelta(minutes=i),
+            )
+    first, _ = organization_usage_list(sort=sort, update=update, per_page=4)
+    ordered = list(first.paginator.object_list)  # the list's own ORDER BY, in one query
+    assert _pages(4, sort=sort, update=update) == (18, [o.name for o in ordered])
+    assert len({o.pk for o in ordered}) == 18
+
+
 def test_sort_headers_say_the_order_and_reverse_it(client, login, world):
     login("marketing")
     url = reverse("reports:reseller-usage")
