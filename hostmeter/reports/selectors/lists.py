@@ -128,7 +128,8 @@ class _Paginator(Paginator):
     def page(self, number) -> Page:
         """The page's ids first (from ids_of: the same order with only the joins it
         needs), then its rows: an OFFSET deep into 200,000 organizations skips bare ids,
-        not rows joined to their reseller and report (250 ms → 60 ms)."""
+        not rows joined to their reseller and report (page 4,000 by name: SQLite 250 → 9
+        ms, PostgreSQL 205 → 84 ms)."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)
