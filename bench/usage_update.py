@@ -85,6 +85,8 @@ def update_forget(update_id: int) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # its partition (migration 0006)
+            cursor.execute(f"DROP TABLE IF EXISTS metering_usagerow_u{int(update_id)}")
         for table in (
             "metering_usagerollup",
             "metering_resellersnapshot",

@@ -308,7 +308,7 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
             cursor.execute("SET LOCAL jit = off")
     reseller_links_rebuild()
     bounds = {"update": update.pk, "cutoff": update.cutoff, "previous": previous or EPOCH}
-    rows = sql.run_statement(sql.ORGANIZATION_ROWS, **bounds)
+    rows = _freeze_rows(update, bounds)
     sql.run_statement(sql.RESELLER_SNAPSHOTS, update=update.pk)
     sql.run_statement(sql.ROLLUPS, update=update.pk)
     return {
@@ -320,6 +320,41 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
         .count(),
         "resellers_count": Reseller.objects.count(),
     }
+
+
+def _freeze_rows(update: UsageUpdate, bounds: dict[str, object]) -> int:
+    """Writes the update's usage rows; returns how many."""
+    if connection.vendor != "postgresql":
+        return sql.run_statement(sql.ORGANIZATION_ROWS, **bounds)
+    partition = sql.partition_name(update.pk)
+    table = UsageRow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s), pg_get_serial_sequence(%s, 'id')", [partition, table]
+        )
+        leftover, sequence = cursor.fetchone()
+        if leftover:
+            # Only an earlier update of the same id (since deleted, its sequence reset)
+            # leaves one behind, and empty: rows of this update would be a bug.
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {connection.ops.quote_name(partition)})")
+            if cursor.fetchone()[0]:
+                raise UsageUpdateError(f"Usage rows of update {update.pk} already exist.")
+            cursor.execute(f"DROP TABLE {connection.ops.quote_name(partition)}")
+    rows = sql.run_statement(
+        sql.ORGANIZATION_ROWS_PARTITION,
+        names={"partition": partition},
+        literals={"sequence": sequence},
+        **bounds,
+    )
+    names = {
+        "partition": partition,
+        "bound": f"{partition}_bound",
+        "unique": f"{partition}_unique",
+        "pkey": f"{partition}_pkey",
+    }
+    for statement in sql.PARTITION_SEAL:
+        sql.run_statement(statement, names=names, literals={"update_id": str(update.pk)})
+    return rows
 
 
 def usage_updates_fail_stale(*, now: datetime | None = None) -> int:

@@ -48,9 +48,7 @@ def test_docs_pages_list_every_endpoint_from_our_own_static_files(client, db):
         assert "/api/v1/schema/" in html
         fetched = _fetched_urls(html)
         assert fetched, page
-        assert all(url.startswith("/") and not url.startswith("//") for url in fetched), (
-            fetched
-        )
+        assert all(url.startswith("/") and not url.startswith("//") for url in fetched), fetched
         assert any("drf_spectacular_sidecar" in url for url in fetched), fetched
 
 

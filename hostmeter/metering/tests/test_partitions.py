@@ -1,0 +1,179 @@
+"""PostgreSQL: each usage update's rows are a partition of their own (migration 0006)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from hostmeter.fields import to_thousandths
+from hostmeter.metering import sql
+from hostmeter.metering.models import UsageRow, UsageUpdate
+from hostmeter.metering.services import (
+    usage_samples_store,
+    usage_update_request,
+    usage_update_run,
+)
+from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="usage rows are partitioned on PostgreSQL only"
+    ),
+]
+
+TABLE = UsageRow._meta.db_table
+
+
+def run(cutoff):
+    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
+    return usage_update_run(update_id=update.pk)
+
+
+def partitions() -> dict[str, str]:
+    """Partition name → its bound, as PostgreSQL has them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
+                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = %s::regclass""",
+            [TABLE],
+        )
+        return dict(cursor.fetchall())
+
+
+def constraints(table: str) -> dict[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass",
+            [table],
+        )
+        return dict(cursor.fetchall())
+
+
+def rows_in(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def world(resources, t0):
+    reseller = ResellerFactory(services=["web", "email"])
+    orgs = [OrganizationFactory(reseller=reseller, services=["web", "email"]) for _ in range(3)]
+    orgs.append(OrganizationFactory(services=["web"]))
+    disk = resources["disk_space"]
+    usage_samples_store(
+        (org.pk, disk.pk, t0 - timedelta(hours=1), to_thousandths(Decimal(n + 1)), "test")
+        for n, org in enumerate(orgs)
+    )
+    return orgs
+
+
+def test_each_update_writes_its_rows_into_a_partition_of_its_own(world, t0):
+    first = run(t0)
+    second = run(t0 + timedelta(days=1))
+    assert first.status == second.status == UsageUpdate.Status.SUCCEEDED
+
+    found = partitions()
+    for update in (first, second):
+        name = sql.partition_name(update.pk)
+        assert found[name] == f"FOR VALUES IN ('{update.pk}')"
+        assert rows_in(name) == update.rows_count == UsageRow.objects.filter(update=update).count()
+        # the parent's two constraints, adopted at ATTACH; the CHECK that proved the
+        # bound is gone (the partition bound says the same)
+        assert constraints(name) == {
+            f"{name}_pkey": "PRIMARY KEY (id, update_id)",
+            f"{name}_unique": "UNIQUE (update_id, organization_id, resource_id)",
+        }
+    assert found[f"{TABLE}_default"] == "DEFAULT"
+    assert rows_in(f"{TABLE}_default") == 0
+    ids = list(UsageRow.objects.values_list("id", flat=True))
+    assert len(ids) == len(set(ids)) == first.rows_count + second.rows_count
+
+
+def test_one_row_per_organization_resource_and_update_still_holds(world, t0):
+    update = run(t0)
+    row = UsageRow.objects.filter(update=update).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UsageRow.objects.create(
+            update=update,
+            organization_id=row.organization_id,
+            resource_id=row.resource_id,
+            used=0,
+        )
+
+
+def test_rows_written_another_way_land_in_the_default_partition(world, resources, t0):
+    update = UsageUpdate.objects.create(cutoff=t0, trigger="command")
+    org = world[0]
+    UsageRow.objects.create(
+        update=update, organization=org, resource=resources["disk_space"], used=5
+    )
+    assert rows_in(f"{TABLE}_default") == 1
+    assert UsageRow.objects.get(update=update).used == 5
+
+
+def test_a_failed_update_leaves_no_partition(world, t0, monkeypatch):
+    monkeypatch.setattr(sql, "ROLLUPS", "SELECT no_such_column FROM {row}")
+    update = run(t0)
+    assert update.status == UsageUpdate.Status.FAILED
+    assert sql.partition_name(update.pk) not in partitions()
+    assert not UsageRow.objects.filter(update=update).exists()
+
+
+def test_an_empty_leftover_partition_is_replaced(world, t0):
+    update = usage_update_request(cutoff=t0, trigger="command", enqueue=False)
+    name = sql.partition_name(update.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES IN ({update.pk})")
+    update = usage_update_run(update_id=update.pk)
+    assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
+    assert rows_in(name) == update.rows_count > 0
+
+
+def test_a_leftover_partition_with_rows_fails_the_update_and_keeps_them(world, resources, t0):
+    update = usage_update_request(cutoff=t0, trigger="command", enqueue=False)
+    name = sql.partition_name(update.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES IN ({update.pk})")
+    UsageRow.objects.create(
+        update=update, organization=world[0], resource=resources["disk_space"], used=7
+    )
+    update = usage_update_run(update_id=update.pk)
+    assert update.status == UsageUpdate.Status.FAILED
+    assert f"Usage rows of update {update.pk} already exist" in update.error
+    assert rows_in(name) == 1
+
+
+# serialized_rollback: the catalog seeded by migrations survives the flush
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_moves_rows_both_ways(world, t0):
+    first, second = run(t0), run(t0 + timedelta(days=1))
+    before = sorted(UsageRow.objects.values_list("id", "update_id", "organization_id", "used"))
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("metering", "0005_usage_row_id_cache")])
+        assert partitions() == {}
+        assert constraints(TABLE)[f"{TABLE}_pkey"] == "PRIMARY KEY (id)"
+        assert (
+            sorted(UsageRow.objects.values_list("id", "update_id", "organization_id", "used"))
+            == before
+        )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert set(partitions()) == {
+        f"{TABLE}_default",
+        sql.partition_name(first.pk),
+        sql.partition_name(second.pk),
+    }
+    after = sorted(UsageRow.objects.values_list("id", "update_id", "organization_id", "used"))
+    assert after == before
+    # new ids carry on after the moved ones
+    third = run(t0 + timedelta(days=2))
+    assert third.status == UsageUpdate.Status.SUCCEEDED, third.error
+    assert UsageRow.objects.filter(update=third).order_by("id").first().id > before[-1][0]
