@@ -41,9 +41,17 @@ def _tables() -> dict[str, str]:
 # organizations in that order anyway, so this costs no sort; ordering by resource too
 # made each engine sort every organization's rows.
 _ROWS_SELECT = """
-SELECT {id} CAST(%(update)s AS BIGINT) AS update_id, o.id AS organization_id,
+SELECT {id}{update} AS update_id, o.id AS organization_id,
   r.id AS resource_id, o.reseller_id AS reseller_id,
-  CAST(CASE WHEN r.kind = 'gauge' THEN
+  {used} AS used,
+  l.{limit} AS {limit}
+FROM {org} o
+JOIN {org_services} os ON os.organization_id = o.id
+JOIN {resource} r ON r.service_id = os.service_id
+LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
+ORDER BY o.id
+"""
+_USED = """CASE WHEN r.kind = 'gauge' THEN
     COALESCE((SELECT s.value FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
                 AND s.measured_at <= %(cutoff)s
@@ -52,19 +60,12 @@ SELECT {id} CAST(%(update)s AS BIGINT) AS update_id, o.id AS organization_id,
     COALESCE((SELECT SUM(s.value) FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
                 AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s), 0)
-  END AS BIGINT) AS used,
-  l.{limit} AS {limit}
-FROM {org} o
-JOIN {org_services} os ON os.organization_id = o.id
-JOIN {resource} r ON r.service_id = os.service_id
-LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
-ORDER BY o.id
-"""
+  END"""
 
-# SQLite: straight into the table.
+# SQLite: straight into the table (which converts the values to its columns' types).
 ORGANIZATION_ROWS = (
     "INSERT INTO {row} (update_id, organization_id, resource_id, reseller_id, used, {limit})"
-    + _ROWS_SELECT.replace("{id}", "")
+    + _ROWS_SELECT.replace("{id}", "").replace("{update}", "%(update)s").replace("{used}", _USED)
 )
 
 # PostgreSQL: the usage rows are partitioned by update (migration 0006). An update's
@@ -73,8 +74,12 @@ ORGANIZATION_ROWS = (
 # row); PARTITION_SEAL then indexes it in bulk and attaches it as the update's
 # partition. Row by row, the two indexes cost half as much again as the rows.
 # {sequence} is the ids' sequence as a literal (a constant: no lookup per row).
-ORGANIZATION_ROWS_PARTITION = "CREATE TABLE {partition} AS" + _ROWS_SELECT.replace(
-    "{id}", "nextval({sequence}::regclass) AS id,"
+# The new table takes its columns' types from the SELECT: they are cast to the
+# parent's (SUM of BIGINT is NUMERIC), or ATTACH refuses it.
+ORGANIZATION_ROWS_PARTITION = "CREATE TABLE {partition} AS" + (
+    _ROWS_SELECT.replace("{id}", "nextval({sequence}::regclass) AS id, ")
+    .replace("{update}", "CAST(%(update)s AS BIGINT)")
+    .replace("{used}", f"CAST({_USED} AS BIGINT)")
 )
 
 # The columns NOT NULL as in the parent table, and a CHECK that proves the partition
