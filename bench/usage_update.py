@@ -1,6 +1,6 @@
 """Benchmark of a usage update against hand-written SQL, sample import and peak memory.
 
-    python -m bench.usage_update [--orgs 100000] [--engines sqlite,postgres] [--what-if]
+    python -m bench.usage_update [--orgs 100000] [--engines sqlite,postgres]
 
 For each size (a quarter of --orgs, then --orgs) and engine, a worker process
 builds a throw-away database, loads two days of samples (the last collection
@@ -25,6 +25,7 @@ from bench.probes import peak_mb, peak_reset, update_clock
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.5
+MEMORY_GROWTH = 1.25
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench")
 
 
@@ -172,7 +173,7 @@ class Rounds:
         }
 
 
-def measure(engine: str, plan, repeats: int, what_if: bool) -> dict:
+def measure(engine: str, plan, repeats: int) -> dict:
     from django.db import connection
 
     from bench import baseline, datagen
@@ -233,59 +234,8 @@ def measure(engine: str, plan, repeats: int, what_if: bool) -> dict:
     out["checksum"] = rounds.check()
     out |= rounds.summary()
 
-    if what_if:
-        out["what_if"] = what_if_leaner_rows(rounds, repeats, engine)
     baseline.baseline_drop()
     return out
-
-
-def what_if_leaner_rows(rounds: Rounds, repeats: int, engine: str) -> dict:
-    """The same comparison with a leaner usage-row table, to size what the schema costs.
-
-    Changes this throw-away database only: first without the four single-column
-    indexes Django adds for the foreign keys (two of them repeat the first column
-    of a composite index), then also without foreign-key checks on the rows.
-    """
-    from django.db import connection
-
-    from hostmeter.metering.models import UsageRow
-
-    table = UsageRow._meta.db_table
-    fk_columns = {"update_id", "organization_id", "resource_id", "reseller_id"}
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, table)
-    single = [
-        n
-        for n, c in found.items()
-        if c["index"]
-        and not c["unique"]
-        and not c["primary_key"]
-        and c["columns"] in [[col] for col in fk_columns]
-    ]
-    fks = [n for n, c in found.items() if c["foreign_key"]]
-    results = {}
-    with connection.cursor() as cursor:
-        for name in single:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-        results["without the 4 foreign-key indexes"] = _what_if_round(rounds, repeats, engine)
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA foreign_keys = OFF")
-        else:
-            for name in fks:
-                cursor.execute(
-                    f"ALTER TABLE {connection.ops.quote_name(table)} "
-                    f"DROP CONSTRAINT {connection.ops.quote_name(name)}"
-                )
-        results["… and without foreign-key constraints"] = _what_if_round(rounds, repeats, engine)
-    return results
-
-
-def _what_if_round(template: Rounds, repeats: int, engine: str) -> dict:
-    rounds = Rounds(template.cutoff, template.previous, template.statement)
-    rounds.update = template.update
-    rounds.interleave(repeats, f"{engine} what-if")
-    template.update = rounds.update
-    return rounds.summary()
 
 
 def engine_version() -> str:
@@ -310,7 +260,7 @@ def worker(args) -> dict:
         from bench.datagen import Plan
 
         plan = Plan(orgs=args.orgs, samples_per_day=args.samples_per_day)
-        return measure(args.worker, plan, args.repeats, args.what_if)
+        return measure(args.worker, plan, args.repeats)
 
 
 # ---------------------------------------------------------------- driver
@@ -320,7 +270,6 @@ def run_worker(engine: str, orgs: int, args) -> dict:
     """One engine and size in a fresh process: clean settings, its own peak memory."""
     cmd = [sys.executable, "-m", "bench.usage_update", "--worker", engine, "--orgs", str(orgs)]
     cmd += ["--samples-per-day", str(args.samples_per_day), "--repeats", str(args.repeats)]
-    cmd += ["--what-if"] if args.what_if else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
@@ -371,21 +320,6 @@ def report(results: list[dict]) -> str:
             f"| {p['total'] - p['usage rows'] - p['roll-ups'] - p['commit']:.2f} "
             f"| {p['total']:.2f} | {statistics.median(r['baseline_s']):.2f} |"
         )
-    if any("what_if" in r for r in results):
-        lines += [
-            "",
-            "| engine | organizations | usage-row table | update s | baseline s "
-            "| update ÷ baseline |",
-            "|---|--:|---|--:|--:|--:|",
-        ]
-        for r in results:
-            variants = {"as shipped": r, **r.get("what_if", {})}
-            for name, v in variants.items():
-                lines.append(
-                    f"| {r['engine_version']} | {r['orgs']:,} | {name} "
-                    f"| {statistics.median(v['update_s']):.2f} "
-                    f"| {statistics.median(v['baseline_s']):.2f} | {v['ratio']:.2f}× |"
-                )
     return "\n".join(lines)
 
 
@@ -399,11 +333,6 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--samples-per-day", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
-        "--what-if",
-        action="store_true",
-        help="also measure with a leaner usage-row table (fewer indexes, no foreign keys)",
-    )
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -425,15 +354,46 @@ def main(argv=None) -> int:
     print()
     print(report(results))
     print()
+    return verdicts(results, goal_orgs=args.orgs)
+
+
+def verdicts(results: list[dict], *, goal_orgs: int) -> int:
+    """Prints what the goal says of each engine; returns the exit status.
+
+    The ratio is judged at the goal's size (--orgs, 100,000 by default, the data set the
+    goal is stated for); the quarter size shows its ratio for information and that peak
+    memory stays flat: at the goal's size at most MEMORY_GROWTH times the quarter's.
+    """
+    ok = True
     for r in results:
-        verdict = "meets" if r["ratio"] <= GOAL else "MISSES"
+        judged = r["orgs"] == goal_orgs
+        verdict = (
+            f"{'meets' if r['ratio'] <= GOAL else 'MISSES'} the goal (≤ {GOAL}×)"
+            if judged
+            else f"(shown, not judged; judged at {goal_orgs:,})"
+        )
+        ok &= not judged or r["ratio"] <= GOAL
         print(
             f"{r['engine_version']}, {r['orgs']:,} organizations: update ÷ baseline "
-            f"{r['ratio']:.2f}× {verdict} the goal (≤ {GOAL}×); baseline candidates "
+            f"{r['ratio']:.2f}× {verdict}; baseline candidates "
             + ", ".join(f"{k} {v:.2f} s" for k, v in r["candidates"].items())
             + f"; run took {r['wall_s'] / 60:.1f} min"
         )
-    return 0 if all(r["ratio"] <= GOAL for r in results) else 1
+    for engine in sorted({r["engine_version"] for r in results}):
+        peaks = sorted(
+            (r["orgs"], r["peak_update_mb"]) for r in results if r["engine_version"] == engine
+        )
+        if len(peaks) < 2:
+            continue
+        (small, low), (large, high) = peaks[0], peaks[-1]
+        flat = high <= low * MEMORY_GROWTH
+        ok &= flat
+        print(
+            f"{engine}: peak memory of the update {low:.0f} MB at {small:,}, {high:.0f} MB at "
+            f"{large:,} organizations: {'flat' if flat else 'GROWS'} "
+            f"(goal: at most {MEMORY_GROWTH}× for {large / small:.0f}× the data)"
+        )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

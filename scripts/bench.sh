@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (never part of `make test`), on SQLite and on PostgreSQL; docs/benchmarks.md
 # says what each measures and records the figures.
-# Usage: scripts/bench.sh [extra bench.usage_update args, e.g. --orgs 20000 or --what-if]
+# Usage: scripts/bench.sh [extra bench.usage_update args, e.g. --orgs 20000 or --repeats 5]
 # BENCH_ORGS (default 100000) sets the size, BENCH_ENGINES (default sqlite,postgres)
 # the engines, BENCH_PG_URL the throw-away PostgreSQL database (dropped and created).
 set -euo pipefail
