@@ -47,8 +47,8 @@ def generate() -> None:
         return
     started = time.time()
     insert = (
-        "INSERT INTO tenancy_organization (name, domain, reseller_id, is_suspended, "
-        "created_at) VALUES (%s, %s, %s, %s, %s)"
+        "INSERT INTO tenancy_organization (name, name_key, domain, reseller_id, is_suspended, "
+        "created_at) VALUES (%s, %s, %s, %s, %s, %s)"
     )
     with transaction.atomic():
         Reseller.objects.bulk_create(
@@ -59,7 +59,8 @@ def generate() -> None:
             batch = []
             for i in range(ORGS):
                 owner = ids[i % RESELLERS] if i % 10 else None
-                batch.append((f"Org {i:07}", f"o{i}.example", owner, False, "2026-01-01"))
+                name = f"Org {i:07}"
+                batch.append((name, name.lower(), f"o{i}.example", owner, False, "2026-01-01"))
                 if len(batch) == 20_000:
                     cursor.executemany(insert, batch)
                     batch = []

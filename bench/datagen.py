@@ -103,11 +103,11 @@ def tenancy_generate(plan: Plan) -> dict[str, int]:
     counts = {}
     counts["resellers"] = insert_rows(
         Reseller._meta.db_table,
-        ["id", "name", "domain", "parent_id", "contact_name", "contact_email"]
+        ["id", "name", "name_key", "domain", "parent_id", "contact_name", "contact_email"]
         + ["is_suspended", "created_at"],
         (
-            (i, f"Reseller {i}", f"reseller{i}.bench.example", _reseller_parent(i, n_res))
-            + ("", "", False, now)
+            (i, f"Reseller {i}", f"reseller {i}", f"reseller{i}.bench.example")
+            + (_reseller_parent(i, n_res), "", "", False, now)
             for i in range(1, n_res + 1)
         ),
     )
@@ -119,9 +119,10 @@ def tenancy_generate(plan: Plan) -> dict[str, int]:
     counts["reseller_links"] = reseller_links_rebuild()
     counts["organizations"] = insert_rows(
         Organization._meta.db_table,
-        ["id", "name", "domain", "reseller_id", "is_suspended", "created_at"],
+        ["id", "name", "name_key", "domain", "reseller_id", "is_suspended", "created_at"],
         (
-            (i, f"Organization {i}", f"org{i}.bench.example", org_reseller(i, n_res), False, now)
+            (i, f"Organization {i}", f"organization {i}", f"org{i}.bench.example")
+            + (org_reseller(i, n_res), False, now)
             for i in range(1, n_org + 1)
         ),
     )

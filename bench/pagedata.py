@@ -21,6 +21,7 @@ from bench.bulk import (
     service_ids,
     update_run,
 )
+from hostmeter.tenancy.names import name_key
 
 ADJECTIVES = (
     "Acme", "Blue", "Northern", "Rapid", "Silver", "Green", "Bright", "Prime", "Urban",
@@ -80,6 +81,12 @@ def org_name(i: int) -> tuple[str, str]:
     return f"{adjective} {trade} {i}", f"{slug}-{i}.example"
 
 
+def keyed(named: tuple[str, str]) -> tuple[str, str, str]:
+    """(name, domain) → (name, its sort key, domain), as the models store them."""
+    name, domain = named
+    return name, name_key(name), domain
+
+
 def org_reseller(i: int, plan: Plan) -> int | None:
     """One organization in ten is added directly; a third go to the first `big`
     resellers (all top-level); the rest are spread over every reseller."""
@@ -123,10 +130,10 @@ def generate(plan: Plan) -> dict:
     counts = {}
     counts["resellers"] = insert_rows(
         Reseller._meta.db_table,
-        ["id", "name", "domain", "parent_id", "contact_name", "contact_email"]
+        ["id", "name", "name_key", "domain", "parent_id", "contact_name", "contact_email"]
         + ["is_suspended", "created_at"],
         (
-            (i, *reseller_name(i), reseller_parent(i, plan.resellers), "", "", False, now)
+            (i, *keyed(reseller_name(i)), reseller_parent(i, plan.resellers), "", "", False, now)
             for i in range(1, plan.resellers + 1)
         ),
     )
@@ -138,8 +145,11 @@ def generate(plan: Plan) -> dict:
     counts["reseller_links"] = reseller_links_rebuild()
     counts["organizations"] = insert_rows(
         Organization._meta.db_table,
-        ["id", "name", "domain", "reseller_id", "is_suspended", "created_at"],
-        ((i, *org_name(i), org_reseller(i, plan), False, now) for i in range(1, plan.orgs + 1)),
+        ["id", "name", "name_key", "domain", "reseller_id", "is_suspended", "created_at"],
+        (
+            (i, *keyed(org_name(i)), org_reseller(i, plan), False, now)
+            for i in range(1, plan.orgs + 1)
+        ),
     )
     counts["organization_services"] = insert_rows(
         Organization.services.through._meta.db_table,

@@ -15,6 +15,7 @@ from hostmeter.tenancy.models import (
     ResourceLimit,
     Service,
 )
+from hostmeter.tenancy.names import name_key
 
 from .models import ApiToken
 
@@ -30,7 +31,7 @@ def resources_list() -> QuerySet[Resource]:
 
 def _search(qs: QuerySet, search: str) -> QuerySet:
     if search := search.strip():
-        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+        qs = qs.filter(Q(name_key__contains=name_key(search)) | Q(domain__icontains=search))
     return qs
 
 

@@ -168,7 +168,7 @@ def _organizations_query(report: Report, params: dict, *, guard: bool) -> Report
         columns=columns,
         sql=f"{tree}SELECT {select} FROM ({inner}) p JOIN {_q(Organization)} o "
         f"ON o.id = p.organization_id LEFT JOIN {_q(Reseller)} rs ON rs.id = p.reseller_id "
-        "ORDER BY o.name, o.id",
+        "ORDER BY o.name_key, o.id",
         count_sql=f"{tree}SELECT COUNT(DISTINCT organization_id) FROM {_q(UsageRow)} WHERE {where}",
         params=params,
     )
@@ -198,7 +198,7 @@ def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuer
         f"JOIN {_q(Reseller)} rs ON rs.id = snap.reseller_id "
         f"LEFT JOIN {_q(Reseller)} parent ON parent.id = snap.parent_id "
         f"LEFT JOIN ({inner}) p ON p.reseller_id = snap.reseller_id "
-        "WHERE snap.update_id = %(update)s ORDER BY rs.name, rs.id",
+        "WHERE snap.update_id = %(update)s ORDER BY rs.name_key, rs.id",
         count_sql=f"SELECT COUNT(*) {snapshots}",
         params=params,
     )

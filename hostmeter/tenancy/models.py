@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
 
 from hostmeter.fields import QuantityField
+
+from .names import KEY_LENGTH, name_key
 
 domain_validator = RegexValidator(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
@@ -23,6 +24,60 @@ class DomainNormalizingMixin:
     def clean_fields(self, exclude=None):
         self.domain = (self.domain or "").strip().lower()
         super().clean_fields(exclude=exclude)
+
+
+class NameKeyMixin:
+    """Keeps name_key, what lists sort by and searches match (tenancy.names), in step
+    with the name on every save. Paths that write rows without save() (bulk_create)
+    set it themselves; a CHECK constraint refuses a row whose key was forgotten."""
+
+    def clean_fields(self, exclude=None):
+        self.name_key = name_key(self.name or "")  # before validation: the CHECK wants it
+        super().clean_fields(exclude=exclude)
+
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        fields = kwargs.get("update_fields")
+        if fields is not None and "name" in fields:
+            kwargs["update_fields"] = {*fields, "name_key"}
+        super().save(*args, **kwargs)
+
+
+class NameKeyQuerySet(models.QuerySet):
+    """bulk_create, bulk_update and update() keep name_key in step with the name too."""
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.name_key = name_key(obj.name)
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if "name" in fields:
+            for obj in objs:
+                obj.name_key = name_key(obj.name)
+            fields = [*fields, "name_key"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs):
+        if "name" in kwargs and "name_key" not in kwargs:  # (bulk_update passes both)
+            if not isinstance(kwargs["name"], str):
+                raise TypeError("update(name=…) takes a plain name, to fold its key here.")
+            kwargs["name_key"] = name_key(kwargs["name"])
+        return super().update(**kwargs)
+
+
+def _name_key_field():
+    return models.CharField("sort and search key", max_length=KEY_LENGTH, editable=False)
+
+
+def _name_key_set(model: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(name="") | ~Q(name_key=""),
+        name=f"%(app_label)s_{model}_name_key_set",
+        violation_error_message="The name's sort key is missing.",
+    )
 
 
 def validate_time_zone(value: str) -> None:
@@ -147,10 +202,11 @@ class Resource(models.Model):
         return f"{self.name} ({self.unit})"
 
 
-class Reseller(DomainNormalizingMixin, models.Model):
+class Reseller(NameKeyMixin, DomainNormalizingMixin, models.Model):
     """A partner the provider has added; may itself have sub-resellers."""
 
     name = models.CharField("name", max_length=200)
+    name_key = _name_key_field()
     domain = models.CharField("domain", max_length=253, unique=True, validators=[domain_validator])
     parent = models.ForeignKey(
         "self",
@@ -169,20 +225,23 @@ class Reseller(DomainNormalizingMixin, models.Model):
     is_suspended = models.BooleanField("suspended", default=False)
     created_at = models.DateTimeField("added", auto_now_add=True)
 
+    objects = NameKeyQuerySet.as_manager()
+
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["name_key", "id"]
         verbose_name = "reseller"
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent=F("id")),
                 name="%(app_label)s_%(class)s_not_own_parent",
                 violation_error_message="A reseller cannot be its own parent.",
-            )
+            ),
+            _name_key_set("reseller"),
         ]
         indexes = [
             models.Index(fields=["parent"], name="tenancy_reseller_parent_idx"),
-            # the reseller usage list pages through resellers by name, any case
-            models.Index(Lower("name"), "id", name="tenancy_reseller_name_idx"),
+            # the reseller usage list pages through resellers by name, folded
+            models.Index(fields=["name_key", "id"], name="tenancy_reseller_namekey_idx"),
             # the API's keyset pages go by (name, id) as stored
             models.Index(fields=["name", "id"], name="tenancy_reseller_nameid_idx"),
         ]
@@ -229,10 +288,11 @@ class ResellerLink(models.Model):
         return f"{self.ancestor_id} ⊇ {self.descendant_id} ({self.depth})"
 
 
-class Organization(DomainNormalizingMixin, models.Model):
+class Organization(NameKeyMixin, DomainNormalizingMixin, models.Model):
     """A customer with its hosted site, added by a reseller or by the provider directly."""
 
     name = models.CharField("name", max_length=200)
+    name_key = _name_key_field()
     domain = models.CharField("domain", max_length=253, unique=True, validators=[domain_validator])
     reseller = models.ForeignKey(
         Reseller,
@@ -249,13 +309,16 @@ class Organization(DomainNormalizingMixin, models.Model):
     is_suspended = models.BooleanField("suspended", default=False)
     created_at = models.DateTimeField("added", auto_now_add=True)
 
+    objects = NameKeyQuerySet.as_manager()
+
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["name_key", "id"]
         verbose_name = "organization"
+        constraints = [_name_key_set("organization")]
         indexes = [
             models.Index(fields=["reseller"], name="tenancy_org_reseller_idx"),
-            # the organization site usage list pages through organizations by name, any case
-            models.Index(Lower("name"), "id", name="tenancy_org_name_idx"),
+            # the organization site usage list pages through organizations by name, folded
+            models.Index(fields=["name_key", "id"], name="tenancy_org_namekey_idx"),
             # the API's keyset pages go by (name, id) as stored
             models.Index(fields=["name", "id"], name="tenancy_org_nameid_idx"),
         ]

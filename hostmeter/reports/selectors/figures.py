@@ -246,7 +246,7 @@ def reseller_organizations_usage(
     """The organizations below a reseller with their used figure per resource."""
     below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
     qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")
-    page_obj = page_of(qs.order_by("name", "pk"), page, per_page)
+    page_obj = page_of(qs.order_by("name_key", "pk"), page, per_page)
     resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
     usage: dict[int, dict[int, UsageRow]] = {}
     if update is not None:

@@ -18,7 +18,6 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
-from django.db.models.functions import Lower
 from django.utils.functional import cached_property
 
 from hostmeter.metering.models import UsageUpdate
@@ -28,6 +27,7 @@ from hostmeter.tenancy.models import (
     ResellerLink,
     Service,
 )
+from hostmeter.tenancy.names import name_key
 
 from ..models import Report
 
@@ -94,8 +94,9 @@ def _order(
     return qs.order_by(*order), sort
 
 
-# Names sort case-insensitively, the same on every database (an index on lower(name)).
-NAME = Lower("name")
+# Names sort by their folded key (tenancy.names), the same on every database, through
+# the (name_key, id) index.
+NAME = F("name_key")
 RESELLER_SORTS = {
     "name": (NAME,),
     "domain": ("domain",),
@@ -197,7 +198,7 @@ def _listed(
     """The rows a list shows (searched); the same annotated and ordered for a page; the
     same order with only the joins it needs, for the page's ids; the sort key used."""
     if search := search.strip():
-        qs = qs.filter(Q(name__icontains=search) | Q(domain__icontains=search))
+        qs = qs.filter(Q(name_key__contains=name_key(search)) | Q(domain__icontains=search))
     rows = qs
     if sort.lstrip("-") == "services":
         qs = qs.annotate(service_count=_service_count(qs.model))
@@ -215,7 +216,7 @@ def _listed(
 
 ORGANIZATION_SORTS = {
     **RESELLER_SORTS,
-    "reseller": (Lower("reseller__name"), NAME),
+    "reseller": (F("reseller__name_key"), NAME),
 }
 ORGANIZATION_NULLABLE = RESELLER_NULLABLE | {"reseller"}  # direct: no reseller
 

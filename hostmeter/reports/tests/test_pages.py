@@ -866,6 +866,45 @@ def test_names_sort_alphabetically_whatever_their_case(client, login, t0):
     assert listed_names(response) == ["acme web", "Bravo Net", "Zeta Hosting"]
 
 
+def test_accented_names_sort_among_the_plain_ones_on_every_engine(client, login, t0):
+    login("marketing")
+    for name in ("Zeta Hosting", "Ørsted Net", "émile web", "Emma Cloud", "Ärzte Hosting"):
+        ResellerFactory(name=name)
+    response = client.get(reverse("reports:reseller-usage"), {"sort": "name"})
+    # folded: arzte, emile, emma, orsted, zeta (byte order put Ä, é, Ø after Z)
+    assert listed_names(response) == [
+        "Ärzte Hosting",
+        "émile web",
+        "Emma Cloud",
+        "Ørsted Net",
+        "Zeta Hosting",
+    ]
+    org = OrganizationFactory(name="Zoë Bakery", reseller=Reseller.objects.get(name="Ørsted Net"))
+    OrganizationFactory(name="Anna Books", reseller=Reseller.objects.get(name="Zeta Hosting"))
+    url = reverse("reports:organization-usage")
+    assert listed_names(client.get(url, {"sort": "reseller"})) == [org.name, "Anna Books"]
+
+
+def test_search_ignores_accents_and_case_of_any_letter(client, login, t0):
+    login("marketing")
+    for name in ("Café Lumière", "Straße Hosting", "ŁÓDŹ NET", "Plain Web"):
+        ResellerFactory(name=name)
+    url = reverse("reports:reseller-usage")
+    for asked, found in [
+        ("cafe", ["Café Lumière"]),
+        ("CAFÉ LUM", ["Café Lumière"]),
+        ("lumière", ["Café Lumière"]),
+        ("strasse", ["Straße Hosting"]),
+        ("STRASSE", ["Straße Hosting"]),
+        ("łódź", ["ŁÓDŹ NET"]),
+        ("lodz", ["ŁÓDŹ NET"]),
+    ]:
+        assert listed_names(client.get(url, {"q": asked})) == found, asked
+    OrganizationFactory(name="Crème Brûlée Shop")
+    url = reverse("reports:organization-usage")
+    assert listed_names(client.get(url, {"q": "creme brulee"})) == ["Crème Brûlée Shop"]
+
+
 # ---------------------------------------------------------------- search and pagination
 
 
