@@ -9,12 +9,16 @@ touches its partition only.
 
 The model does not change. In the database the primary key is (id, update_id), as a
 partitioned table's unique constraints must hold its partition key; ids still come
-from the table's one identity sequence, so each is unique on its own. Rows written
-any other way (the ORM, in tests) land in the DEFAULT partition, which updates keep
-empty. SQLite keeps its plain table: nothing to do there.
+from the table's one identity sequence, so each is unique on its own. There is no
+DEFAULT partition: rows are only written by updates, and ATTACH would have to lock a
+DEFAULT partition against every reader that cannot rule it out (and did, in a review:
+a reseller deleted during an update deadlocked with it). SQLite keeps its plain table:
+nothing to do there.
 
 Existing rows move to one partition per update; going back moves them into a plain
-table again.
+table again. The table's grants are carried over, the sequence goes on from where it
+was, and anything else built on the table (a view) stops the migration instead of
+being dropped with it.
 """
 
 from django.db import migrations
@@ -40,14 +44,29 @@ def _set_aside(schema_editor, aside: str) -> None:
 
 
 def _fill_from(schema_editor, aside: str) -> None:
-    """Copies the rows set aside, carries the sequence on, and drops what was set aside."""
+    """Copies the rows and grants set aside, carries the sequence on (never back: ids
+    are unique by the sequence alone), and drops what was set aside."""
     run = schema_editor.execute
     run(f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {COLUMNS} FROM {aside} ORDER BY id")
-    run(
-        f"SELECT setval(pg_get_serial_sequence('{TABLE}', 'id'), "
-        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {aside}), false)"
-    )
-    run(f"DROP TABLE {aside} CASCADE")
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT GREATEST((SELECT last_value FROM {aside}_id_seq), "
+            f"(SELECT COALESCE(MAX(id), 0) FROM {aside}))"
+        )
+        (last,) = cursor.fetchone()
+        cursor.execute(
+            "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_schema = current_schema() AND table_name = %s "
+            "AND grantee <> (SELECT pg_get_userbyid(relowner) FROM pg_class "
+            "                WHERE oid = %s::regclass)",
+            [aside, aside],
+        )
+        grants = cursor.fetchall()
+    run(f"SELECT setval(pg_get_serial_sequence('{TABLE}', 'id'), {int(last)})")
+    for grantee, privilege in grants:
+        grantee = "PUBLIC" if grantee == "PUBLIC" else schema_editor.quote_name(grantee)
+        run(f"GRANT {privilege} ON {TABLE} TO {grantee}")
+    run(f"DROP TABLE {aside}")
 
 
 def _create(schema_editor, aside: str, *, partitioned: bool) -> None:
@@ -70,7 +89,6 @@ def partition(apps, schema_editor):
     aside = f"{TABLE}_unpartitioned"
     _set_aside(schema_editor, aside)
     _create(schema_editor, aside, partitioned=True)
-    schema_editor.execute(f"CREATE TABLE {TABLE}_default PARTITION OF {TABLE} DEFAULT")
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(f"SELECT DISTINCT update_id FROM {aside} ORDER BY update_id")
         updates = [row[0] for row in cursor.fetchall()]

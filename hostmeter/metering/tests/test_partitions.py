@@ -62,8 +62,8 @@ def rows_in(table: str) -> int:
 
 @pytest.fixture
 def world(resources, t0):
-    reseller = ResellerFactory(services=["web", "email"])
-    orgs = [OrganizationFactory(reseller=reseller, services=["web", "email"]) for _ in range(3)]
+    reseller = ResellerFactory(services=["web", "mail"])
+    orgs = [OrganizationFactory(reseller=reseller, services=["web", "mail"]) for _ in range(3)]
     orgs.append(OrganizationFactory(services=["web"]))
     disk = resources["disk_space"]
     usage_samples_store(
@@ -89,8 +89,7 @@ def test_each_update_writes_its_rows_into_a_partition_of_its_own(world, t0):
             f"{name}_pkey": "PRIMARY KEY (id, update_id)",
             f"{name}_unique": "UNIQUE (update_id, organization_id, resource_id)",
         }
-    assert found[f"{TABLE}_default"] == "DEFAULT"
-    assert rows_in(f"{TABLE}_default") == 0
+    assert set(found) == {sql.partition_name(first.pk), sql.partition_name(second.pk)}
     ids = list(UsageRow.objects.values_list("id", flat=True))
     assert len(ids) == len(set(ids)) == first.rows_count + second.rows_count
 
@@ -107,14 +106,34 @@ def test_one_row_per_organization_resource_and_update_still_holds(world, t0):
         )
 
 
-def test_rows_written_another_way_land_in_the_default_partition(world, resources, t0):
+def test_a_partition_has_the_columns_of_the_table(world, t0):
+    """ATTACH wants the same columns, types and NOT NULLs: a field added to UsageRow
+    needs its column in sql.ORGANIZATION_ROWS_PARTITION and PARTITION_SEAL too."""
+    update = run(t0)
+    assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
+
+    def shape(table):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = %s",
+                [table],
+            )
+            return set(cursor.fetchall())
+
+    assert shape(sql.partition_name(update.pk)) == shape(TABLE)
+    assert {name for name, _, _ in shape(TABLE)} == {
+        f.column for f in UsageRow._meta.concrete_fields
+    }
+
+
+def test_rows_can_only_be_written_into_an_update_s_partition(world, resources, t0):
+    """No DEFAULT partition: rows come from updates (migration 0006 says why)."""
     update = UsageUpdate.objects.create(cutoff=t0, trigger="command")
-    org = world[0]
-    UsageRow.objects.create(
-        update=update, organization=org, resource=resources["disk_space"], used=5
-    )
-    assert rows_in(f"{TABLE}_default") == 1
-    assert UsageRow.objects.get(update=update).used == 5
+    with pytest.raises(IntegrityError, match="no partition"), transaction.atomic():
+        UsageRow.objects.create(
+            update=update, organization=world[0], resource=resources["disk_space"], used=5
+        )
 
 
 def test_a_failed_update_leaves_no_partition(world, t0, monkeypatch):
@@ -150,15 +169,44 @@ def test_a_leftover_partition_with_rows_fails_the_update_and_keeps_them(world, r
 
 
 # serialized_rollback: the catalog seeded by migrations survives the flush
+def sequence() -> tuple[int, int]:
+    """The ids' sequence: its last value and its cache size."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT last_value, cache_size FROM pg_sequences "
+            "WHERE schemaname || '.' || sequencename = pg_get_serial_sequence(%s, 'id')",
+            [TABLE],
+        )
+        return cursor.fetchone()
+
+
+def public_privileges() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_name = %s AND grantee = 'PUBLIC'",
+            [TABLE],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_migration_moves_rows_both_ways(world, t0):
     first, second = run(t0), run(t0 + timedelta(days=1))
+    # the newest ids gone: the sequence must still go on past them, never back
+    newest = UsageRow.objects.filter(update=second).order_by("-id")[:2]
+    UsageRow.objects.filter(pk__in=[row.pk for row in newest]).delete()
+    last_value, _ = sequence()
     before = sorted(UsageRow.objects.values_list("id", "update_id", "organization_id", "used"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT ON {TABLE} TO PUBLIC")  # as for a read-only role
     executor = MigrationExecutor(connection)
     try:
         executor.migrate([("metering", "0005_usage_row_id_cache")])
         assert partitions() == {}
         assert constraints(TABLE)[f"{TABLE}_pkey"] == "PRIMARY KEY (id)"
+        assert sequence() == (last_value, 1000)
+        assert public_privileges() == {"SELECT"}
         assert (
             sorted(UsageRow.objects.values_list("id", "update_id", "organization_id", "used"))
             == before
@@ -166,14 +214,12 @@ def test_the_migration_moves_rows_both_ways(world, t0):
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
-    assert set(partitions()) == {
-        f"{TABLE}_default",
-        sql.partition_name(first.pk),
-        sql.partition_name(second.pk),
-    }
+    assert set(partitions()) == {sql.partition_name(first.pk), sql.partition_name(second.pk)}
+    assert sequence() == (last_value, 1000)
+    assert public_privileges() == {"SELECT"}
     after = sorted(UsageRow.objects.values_list("id", "update_id", "organization_id", "used"))
     assert after == before
     # new ids carry on after the moved ones
     third = run(t0 + timedelta(days=2))
     assert third.status == UsageUpdate.Status.SUCCEEDED, third.error
-    assert UsageRow.objects.filter(update=third).order_by("id").first().id > before[-1][0]
+    assert UsageRow.objects.filter(update=third).order_by("id").first().id > last_value

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from hostmeter.metering.models import UsageRow, UsageSample, UsageUpdate
+from hostmeter.metering.models import UsageRow, UsageSample
+from hostmeter.metering.services import usage_update_request, usage_update_run
 from hostmeter.tenancy.models import Provider, ResellerLink, ResourceLimit
 from hostmeter.tenancy.services import limit_set, organization_save, reseller_save
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
@@ -70,11 +71,15 @@ def test_sample_value_cannot_be_negative(resources):
 
 
 def test_one_usage_row_per_organization_resource_and_update(resources):
-    org = OrganizationFactory()
-    update = UsageUpdate.objects.create(cutoff=datetime(2026, 1, 1, tzinfo=UTC), trigger="command")
-    UsageRow.objects.create(
-        update=update, organization=org, resource=resources["disk_space"], used=1
+    org = OrganizationFactory(services=["web"])
+    # rows come from an update (on PostgreSQL they are its partition: migration 0006)
+    update = usage_update_request(
+        cutoff=datetime(2026, 1, 1, tzinfo=UTC), trigger="command", enqueue=False
     )
+    update = usage_update_run(update_id=update.pk)
+    assert UsageRow.objects.filter(
+        update=update, organization=org, resource=resources["disk_space"]
+    ).exists()
     with pytest.raises(IntegrityError), transaction.atomic():
         UsageRow.objects.create(
             update=update, organization=org, resource=resources["disk_space"], used=2
