@@ -60,3 +60,19 @@ class QuantityField(models.BigIntegerField):
         return super(models.BigIntegerField, self).formfield(
             **{"form_class": forms.DecimalField, "decimal_places": PLACES, **kwargs}
         )
+
+
+class NameKeyField(models.CharField):
+    """A folded name (tenancy.names) that sorts byte by byte on every engine.
+
+    SQLite compares text as bytes; PostgreSQL by the column's collation, and under a
+    linguistic one (en_US.UTF-8) blanks and punctuation weigh less, so "abc web" would
+    sort before "ab net" there and after it on SQLite. On PostgreSQL the column is
+    therefore created with the "C" collation (its index too), whatever the database's.
+    """
+
+    def db_parameters(self, connection):
+        params = super().db_parameters(connection)
+        if connection.vendor == "postgresql":
+            params["collation"] = "C"
+        return params

@@ -5,6 +5,7 @@ from django.contrib import admin
 from hostmeter.accounts.levels import Action, user_can
 
 from .models import Organization, Provider, Reseller, Resource, ResourceLimit, Service
+from .names import name_key
 from .services import reseller_links_rebuild
 
 
@@ -41,11 +42,21 @@ class OrganizationLimitInline(TenancyEditMixin, LimitInline):
     exclude = ["reseller"]
 
 
+class FoldedNameSearchMixin:
+    """Searches (the list's and autocomplete's) match the name's folded key, as the
+    Usage pages do: "cafe" finds "Café". Domains are plain lower-case ASCII, which the
+    folding leaves as they are."""
+
+    search_fields = ["name_key", "domain"]
+
+    def get_search_results(self, request, queryset, search_term):
+        return super().get_search_results(request, queryset, name_key(search_term))
+
+
 @admin.register(Reseller)
-class ResellerAdmin(TenancyEditMixin, admin.ModelAdmin):
+class ResellerAdmin(FoldedNameSearchMixin, TenancyEditMixin, admin.ModelAdmin):
     list_display = ["name", "domain", "parent", "is_suspended", "created_at"]
     list_filter = ["is_suspended", "services"]
-    search_fields = ["name", "domain"]
     autocomplete_fields = ["parent"]
     filter_horizontal = ["services"]
     inlines = [ResellerLimitInline]
@@ -62,10 +73,9 @@ class ResellerAdmin(TenancyEditMixin, admin.ModelAdmin):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(TenancyEditMixin, admin.ModelAdmin):
+class OrganizationAdmin(FoldedNameSearchMixin, TenancyEditMixin, admin.ModelAdmin):
     list_display = ["name", "domain", "reseller", "is_suspended", "created_at"]
     list_filter = ["is_suspended", "services"]
-    search_fields = ["name", "domain"]
     autocomplete_fields = ["reseller"]
     filter_horizontal = ["services"]
     inlines = [OrganizationLimitInline]

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
-from hostmeter.fields import QuantityField
+from hostmeter.fields import NameKeyField, QuantityField
 
 from .names import KEY_LENGTH, name_key
 
@@ -37,9 +37,9 @@ class NameKeyMixin:
 
     def save(self, *args, **kwargs):
         self.name_key = name_key(self.name)
-        fields = kwargs.get("update_fields")
-        if fields is not None and "name" in fields:
-            kwargs["update_fields"] = {*fields, "name_key"}
+        if (fields := kwargs.get("update_fields")) is not None:
+            fields = list(fields)
+            kwargs["update_fields"] = [*fields, "name_key"] if "name" in fields else fields
         super().save(*args, **kwargs)
 
 
@@ -50,10 +50,12 @@ class NameKeyQuerySet(models.QuerySet):
         objs = list(objs)
         for obj in objs:
             obj.name_key = name_key(obj.name)
+        if "name" in (fields := list(kwargs.get("update_fields") or [])):  # an upsert
+            kwargs["update_fields"] = [*fields, "name_key"]
         return super().bulk_create(objs, *args, **kwargs)
 
     def bulk_update(self, objs, fields, *args, **kwargs):
-        objs = list(objs)
+        objs, fields = list(objs), list(fields)
         if "name" in fields:
             for obj in objs:
                 obj.name_key = name_key(obj.name)
@@ -69,7 +71,7 @@ class NameKeyQuerySet(models.QuerySet):
 
 
 def _name_key_field():
-    return models.CharField("sort and search key", max_length=KEY_LENGTH, editable=False)
+    return NameKeyField("sort and search key", max_length=KEY_LENGTH, editable=False)
 
 
 def _name_key_set(model: str) -> models.CheckConstraint:

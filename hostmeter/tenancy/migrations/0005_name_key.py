@@ -8,6 +8,7 @@ and the (name_key, id) indexes that replace the ones on lower(name).
 from django.db import migrations, models
 from django.db.models import Q
 
+from hostmeter.fields import NameKeyField
 from hostmeter.tenancy.names import name_key
 
 BATCH = 2000
@@ -26,7 +27,7 @@ def fill(apps, schema_editor):
 
 
 def key_field():
-    return models.CharField("sort and search key", max_length=255, editable=False, default="")
+    return NameKeyField("sort and search key", max_length=255, editable=False, default="")
 
 
 class Migration(migrations.Migration):
@@ -41,12 +42,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name="reseller",
             name="name_key",
-            field=models.CharField("sort and search key", max_length=255, editable=False),
+            field=NameKeyField("sort and search key", max_length=255, editable=False),
         ),
         migrations.AlterField(
             model_name="organization",
             name="name_key",
-            field=models.CharField("sort and search key", max_length=255, editable=False),
+            field=NameKeyField("sort and search key", max_length=255, editable=False),
         ),
         migrations.RemoveIndex(model_name="reseller", name="tenancy_reseller_name_idx"),
         migrations.RemoveIndex(model_name="organization", name="tenancy_org_name_idx"),
