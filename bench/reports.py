@@ -101,6 +101,7 @@ def org_name(i: int) -> str:
 
 def generate(orgs: int) -> dict:
     from hostmeter.tenancy.models import Organization, Reseller, Resource, ResourceLimit
+    from hostmeter.tenancy.names import name_key
     from hostmeter.tenancy.services import reseller_links_rebuild
 
     now = now_value()
@@ -110,10 +111,11 @@ def generate(orgs: int) -> dict:
     resellers = [(pk, parent) for pk, parent, _ in plan if pk]
     insert_rows(
         Reseller._meta.db_table,
-        ["id", "name", "domain", "parent_id", "contact_name", "contact_email"]
+        ["id", "name", "name_key", "domain", "parent_id", "contact_name", "contact_email"]
         + ["is_suspended", "created_at"],
         (
-            (pk, f"Reseller {pk}", f"reseller{pk}.example", parent, "", "", False, now)
+            (pk, f"Reseller {pk}", f"reseller {pk}", f"reseller{pk}.example", parent)
+            + ("", "", False, now)
             for pk, parent in resellers
         ),
     )
@@ -132,9 +134,9 @@ def generate(orgs: int) -> dict:
 
     insert_rows(
         Organization._meta.db_table,
-        ["id", "name", "domain", "reseller_id", "is_suspended", "created_at"],
+        ["id", "name", "name_key", "domain", "reseller_id", "is_suspended", "created_at"],
         (
-            (i, org_name(i), f"org{i}.example", pk, False, now)
+            (i, org_name(i), name_key(org_name(i)), f"org{i}.example", pk, False, now)
             for i, pk in enumerate(owner_of(), start=1)
         ),
     )
