@@ -107,7 +107,10 @@ class UsageUpdate(models.Model):
 # same transaction. Their foreign keys are therefore not checked by the database (on
 # PostgreSQL those checks cost more than the update itself), and have no index of
 # their own beyond the two below. History is kept: an organization or reseller with
-# usage rows cannot be deleted (suspend it instead).
+# usage rows cannot be deleted (suspend it instead). On PostgreSQL the table is
+# partitioned by update (migration 0006) and each update writes its partition with
+# sql.ORGANIZATION_ROWS_PARTITION and PARTITION_SEAL: a field or constraint added here
+# goes there too (test_partitions compares a partition's columns with the table's).
 _ROW_FK = {"related_name": "+", "db_index": False, "db_constraint": False}
 
 
