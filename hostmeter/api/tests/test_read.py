@@ -43,6 +43,15 @@ def test_resellers_with_sub_resellers_and_filters(client, world):
     assert client.get("/api/v1/resellers/nobody.example/").status_code == 404
 
 
+def test_search_ignores_accents_and_case(client, db):
+    OrganizationFactory(name="Café Lumière", domain="lumiere.example")
+    OrganizationFactory(name="Straße Shop", domain="strasse.example")
+    OrganizationFactory(name="Plain Web", domain="plain.example")
+    assert domains(client.get("/api/v1/organizations/?q=CAFE")) == ["lumiere.example"]
+    assert domains(client.get("/api/v1/organizations/?q=straße")) == ["strasse.example"]
+    assert domains(client.get("/api/v1/organizations/?q=PLAIN.example")) == ["plain.example"]
+
+
 def test_organizations_filters(client, world):
     assert domains(client.get("/api/v1/organizations/?reseller=acme.example")) == ["shop.example"]
     assert domains(client.get("/api/v1/organizations/?below=acme.example")) == [

@@ -365,6 +365,23 @@ def test_non_ascii_names_round_trip(world, fmt):
     assert rows[0]["Organization"] == "東京ホスティング"
 
 
+def test_files_list_names_in_the_pages_order(provider):
+    """By the folded key, as the lists sort: accents and case do not push a name last."""
+    reseller = ResellerFactory(name="Parent", domain="parent.example", services=["web"])
+    names = ["Zeta Shop", "Ärzte Praxis", "émile web", "Bravo Net"]
+    orgs = [OrganizationFactory(name=name, reseller=reseller) for name in names]
+    measure(orgs, CUTOFF)
+    update = run_update(CUTOFF)
+    report, _ = report_request(kind="reseller", subject=reseller, update=update)
+    _, rows = read_csv(stored_bytes(report_generate(report_id=report.pk)))
+    assert [r["Organization"] for r in rows] == [
+        "Ärzte Praxis",
+        "Bravo Net",
+        "émile web",
+        "Zeta Shop",
+    ]
+
+
 def test_line_breaks_in_names_are_folded(provider):
     reseller = ResellerFactory(name="Two\r\nLines", domain="two.example", services=["web"])
     org = OrganizationFactory(name="Line\none", reseller=reseller)
