@@ -147,6 +147,10 @@ HOSTMETER = {
     "DOCUMENT_ROOT": os.environ.get("HOSTMETER_DOCUMENT_ROOT", ""),
     # Access logs (combined format with the virtual host first) for the web-traffic collector.
     "ACCESS_LOGS": [p for p in os.environ.get("HOSTMETER_ACCESS_LOGS", "").split(",") if p],
+    # The scheduler runs the collectors configured above this long before each
+    # scheduled usage update, so that their samples fall before its cut-off (0: never;
+    # run them from cron instead).
+    "COLLECT_LEAD_SECONDS": int(os.environ.get("HOSTMETER_COLLECT_LEAD_SECONDS", "300")),
     # A usage update still "running" this long after it started lost its worker.
     "UPDATE_LEASE_SECONDS": int(os.environ.get("HOSTMETER_UPDATE_LEASE_SECONDS", "3600")),
     # A report "generating" without a heartbeat for this long lost its worker.

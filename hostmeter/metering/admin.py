@@ -2,7 +2,14 @@
 
 from django.contrib import admin
 
-from .models import LogCursor, UsageRollup, UsageRow, UsageSample, UsageUpdate
+from .models import (
+    CollectionRun,
+    LogCursor,
+    UsageRollup,
+    UsageRow,
+    UsageSample,
+    UsageUpdate,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,3 +66,17 @@ class UsageRollupAdmin(ReadOnlyAdmin):
 @admin.register(LogCursor)
 class LogCursorAdmin(ReadOnlyAdmin):
     list_display = ["path", "offset", "updated_at"]
+
+
+@admin.register(CollectionRun)
+class CollectionRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "due_at",
+        "status",
+        "started_at",
+        "finished_at",
+        "disk_samples",
+        "bandwidth_samples",
+    ]
+    list_filter = ["status"]
+    date_hierarchy = "due_at"

@@ -298,3 +298,36 @@ class BandwidthCarry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization_id}: {self.bytes} bytes"
+
+
+class CollectionRun(models.Model):
+    """A run of the built-in collectors ahead of a scheduled usage update, so that their
+    samples are measured before its cut-off (metering.collection). One per due time,
+    whichever scheduler queued it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    due_at = models.DateTimeField("for the update due at")
+    status = models.CharField(
+        "status", max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    queued_at = models.DateTimeField("queued", auto_now_add=True)
+    started_at = models.DateTimeField("started", null=True, blank=True)
+    finished_at = models.DateTimeField("finished", null=True, blank=True)
+    disk_samples = models.PositiveIntegerField("disk space samples stored", default=0)
+    bandwidth_samples = models.PositiveIntegerField("bandwidth samples stored", default=0)
+    error = models.TextField("error", blank=True)
+
+    class Meta:
+        ordering = ["-due_at"]
+        verbose_name = "collection run"
+        constraints = [
+            models.UniqueConstraint(fields=["due_at"], name="%(app_label)s_%(class)s_unique_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"Collection for {self.due_at:%Y-%m-%d %H:%M %Z} ({self.get_status_display()})"

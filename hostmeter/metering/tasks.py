@@ -1,4 +1,4 @@
-"""Background entry points for usage updates."""
+"""Background entry points for usage updates and the collectors run ahead of them."""
 
 from datetime import timedelta
 
@@ -20,3 +20,11 @@ def usage_update_task(update_id: int) -> str:
     except UsageUpdateBusy:
         usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(update_id=update_id)
         return "waiting"
+
+
+@task()
+def usage_collect_task(run_id: int) -> str:
+    """Runs the collectors queued ahead of a scheduled update; returns the run's status."""
+    from .collection import usage_collect_run
+
+    return usage_collect_run(run_id=run_id).status

@@ -9,13 +9,17 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from hostmeter.housekeeping import housekeeping_run
+from hostmeter.metering.collection import usage_collection_tick
 from hostmeter.metering.services import usage_schedule_tick
 
 log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Queue usage updates when due. Safe to run on several hosts at once."
+    help = (
+        "Queue usage updates when due, and the configured collectors a few minutes before. "
+        "Safe to run on several hosts at once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Look once, then exit.")
@@ -38,6 +42,10 @@ class Command(BaseCommand):
                 housekeeping_run()
                 if update := usage_schedule_tick():
                     self.stdout.write(f"Queued the usage update as of {update.cutoff.isoformat()}")
+                if run := usage_collection_tick():
+                    self.stdout.write(
+                        f"Queued the collectors for the update due at {run.due_at.isoformat()}"
+                    )
             except Exception:  # a database hiccup must not end the scheduler
                 log.exception("Scheduler tick failed")
                 if once:

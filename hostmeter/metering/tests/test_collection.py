@@ -1,0 +1,158 @@
+"""The built-in collectors on the provider's schedule: queued once a few minutes before
+each due update, run on real files, failures recorded per collector."""
+
+import io
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError
+from django.utils import timezone
+
+from hostmeter.metering.collection import (
+    collectors_configured,
+    usage_collect_run,
+    usage_collection_tick,
+)
+from hostmeter.metering.models import CollectionRun, UsageSample
+from hostmeter.metering.services import usage_schedule_next
+from hostmeter.tenancy.models import Provider
+from hostmeter.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def local(*args):
+    return datetime(*args, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def provider():
+    p = Provider.get()
+    p.time_zone, p.usage_schedule = "Europe/Berlin", "30 2 * * *"
+    p.save()
+    return p
+
+
+@pytest.fixture
+def docroot(tmp_path, settings):
+    root = tmp_path / "www"
+    root.mkdir()
+    settings.HOSTMETER = {**settings.HOSTMETER, "DOCUMENT_ROOT": str(root), "ACCESS_LOGS": []}
+    return root
+
+
+def test_nothing_is_queued_without_a_collector(provider, settings):
+    settings.HOSTMETER = {**settings.HOSTMETER, "DOCUMENT_ROOT": "", "ACCESS_LOGS": []}
+    assert collectors_configured() == []
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 27)) is None
+    assert not CollectionRun.objects.exists()
+
+
+def test_queued_once_within_the_lead_of_the_next_due_time(
+    provider, docroot, django_capture_on_commit_callbacks
+):
+    assert collectors_configured() == ["disk"]
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 24)) is None  # 6 minutes ahead
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run = usage_collection_tick(now=local(2026, 6, 10, 2, 25))  # 5 minutes: the lead
+    assert run.due_at == local(2026, 6, 10, 2, 30)
+    assert run.status == CollectionRun.Status.QUEUED
+    assert len(callbacks) == 1  # the task is enqueued after commit
+    # the next looks, by this scheduler or another, queue nothing more
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 26)) is None
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 29, 59)) is None
+    # once the update is due, the next run is tomorrow's, far off
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 30)) is None
+    assert CollectionRun.objects.count() == 1
+
+
+def test_a_lead_of_zero_turns_it_off(provider, docroot, settings):
+    settings.HOSTMETER = {**settings.HOSTMETER, "COLLECT_LEAD_SECONDS": 0}
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 29)) is None
+
+
+def test_a_scheduler_losing_the_race_queues_nothing(provider, docroot, monkeypatch):
+    def lost(**kwargs):
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(CollectionRun.objects, "create", lost)
+    assert usage_collection_tick(now=local(2026, 6, 10, 2, 28)) is None
+
+
+def test_the_run_measures_real_files_before_the_cut_off(provider, tmp_path, docroot, settings):
+    org = OrganizationFactory(domain="site.example", services=["web"])
+    (docroot / "site.example").mkdir()
+    (docroot / "site.example" / "index.html").write_bytes(b"x" * 1_500_000)
+    log = tmp_path / "access.log"
+    log.write_text(
+        'site.example:443 203.0.113.7 - - [01/Mar/2026:01:59:59 +0000] "GET / HTTP/1.1" '
+        '200 2500000 "-" "curl/8.5.0"\n'
+    )
+    settings.HOSTMETER = {**settings.HOSTMETER, "ACCESS_LOGS": [str(log)]}
+    now = timezone.now()
+    due = (now + timedelta(minutes=3)).astimezone(BERLIN)  # inside the 5 minutes' lead
+    provider.usage_schedule = f"{due.minute} {due.hour} * * *"
+    provider.save()
+    run = usage_collection_tick(now=now)
+    assert run.due_at == usage_schedule_next(provider=provider, now=now)[0]
+
+    run = usage_collect_run(run_id=run.pk)
+    assert run.status == CollectionRun.Status.SUCCEEDED, run.error
+    assert (run.disk_samples, run.bandwidth_samples) == (1, 1)
+    samples = {s.resource.code: s for s in UsageSample.objects.filter(organization=org)}
+    assert samples["disk_space"].value == Decimal("1.5")
+    assert samples["bandwidth"].value == Decimal("2.5")
+    # measured before the update they are for, so that update counts them
+    assert all(s.measured_at < run.due_at for s in samples.values())
+    # a second call (another worker) runs nothing again
+    assert usage_collect_run(run_id=run.pk).disk_samples == 1
+    assert UsageSample.objects.filter(organization=org).count() == 2
+
+
+def test_a_failing_collector_is_recorded_and_the_other_still_runs(provider, tmp_path, settings):
+    OrganizationFactory(domain="site.example", services=["web"])
+    log = tmp_path / "access.log"
+    log.write_text(
+        'site.example:443 203.0.113.7 - - [01/Mar/2026:01:59:59 +0000] "GET / HTTP/1.1" '
+        '200 1000000 "-" "curl/8.5.0"\n'
+    )
+    settings.HOSTMETER = {
+        **settings.HOSTMETER,
+        "DOCUMENT_ROOT": str(tmp_path / "no-such-folder"),
+        "ACCESS_LOGS": [str(log)],
+    }
+    run = CollectionRun.objects.create(due_at=local(2026, 6, 10, 2, 30))
+    run = usage_collect_run(run_id=run.pk)
+    assert run.status == CollectionRun.Status.FAILED
+    assert run.error.startswith("Disk usage: CollectorError: The document root")
+    assert "no-such-folder" in run.error
+    assert (run.disk_samples, run.bandwidth_samples) == (0, 1)
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
+# transaction: the command closes old connections between looks, as a long-running
+# process must (inside a test's transaction that would close it for good); the catalog
+# seeded by migrations survives the flush (serialized_rollback)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_scheduler_command_queues_the_update_and_the_collectors(provider, docroot):
+    due = (timezone.now() + timedelta(minutes=2)).astimezone(BERLIN)
+    provider.usage_schedule = f"{due.minute} {due.hour} * * *"
+    provider.save()
+    out = io.StringIO()
+    call_command("run_scheduler", "--once", stdout=out)
+    # the last due time (about a day ago) gets its update, the next one its collectors
+    assert "Queued the usage update as of" in out.getvalue()
+    assert "Queued the collectors for the update due at" in out.getvalue()
+    assert CollectionRun.objects.get().due_at == due.replace(second=0, microsecond=0)
+
+
+def test_the_admin_lists_runs_read_only(admin_client, provider):
+    CollectionRun.objects.create(due_at=local(2026, 6, 10, 2, 30))
+    response = admin_client.get("/admin/metering/collectionrun/")
+    assert response.status_code == 200
+    assert b"Queued" in response.content
+    assert admin_client.get("/admin/metering/collectionrun/add/").status_code == 403
