@@ -5,9 +5,15 @@ in HOSTMETER_ACCESS_LOGS), the scheduler queues one run of them COLLECT_LEAD_SEC
 before each time a usage update is due. Their samples are then measured before that
 update's cut-off, so the update counts them: run inside the update they would come
 after it. One run per due time, however many schedulers look (a unique due time).
+
+The scheduled update waits while its run is still queued or running: samples measured
+before the cut-off but stored after the update froze would be counted by no update
+(the next one's counter window starts at this cut-off). A run that outlives the lease
+(its worker died) is marked failed and waited for no longer.
 """
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -18,12 +24,41 @@ from django.utils import timezone
 
 from hostmeter.tenancy.models import Provider
 
+from .collectors import CollectorBusy
 from .collectors.disk import usage_collect_disk
 from .collectors.weblog import usage_collect_weblog
-from .models import CollectionRun
-from .services import usage_schedule_next
+from .models import CollectionRun, UsageUpdate
+from .services import usage_schedule_due, usage_schedule_next
 
 log = logging.getLogger(__name__)
+# The web-traffic collector refuses to store what another run (from cron, say) moved
+# under it; reading again from the new positions loses nothing.
+BUSY_ATTEMPTS, BUSY_PAUSE_SECONDS = 3, 2.0
+_PENDING = [CollectionRun.Status.QUEUED, CollectionRun.Status.RUNNING]
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.HOSTMETER["UPDATE_LEASE_SECONDS"])
+
+
+def collection_runs_fail_stale(*, now: datetime | None = None) -> int:
+    """Marks runs still queued or running past the lease (their worker died) as failed."""
+    now = now or timezone.now()
+    return CollectionRun.objects.filter(status__in=_PENDING, queued_at__lt=now - _lease()).update(
+        status=CollectionRun.Status.FAILED,
+        finished_at=now,
+        error="The worker running the collectors stopped before they finished.",
+    )
+
+
+def usage_collection_pending(*, update: UsageUpdate, now: datetime | None = None) -> bool:
+    """Whether a scheduled update must wait for the collectors queued ahead of it."""
+    if update.trigger != UsageUpdate.Trigger.SCHEDULE:
+        return False
+    now = now or timezone.now()
+    return CollectionRun.objects.filter(
+        due_at=update.cutoff, status__in=_PENDING, queued_at__gte=now - _lease()
+    ).exists()
 
 
 def collectors_configured() -> list[str]:
@@ -43,7 +78,8 @@ def usage_collection_tick(*, now: datetime | None = None) -> CollectionRun | Non
     if lead <= timedelta(0) or not collectors_configured():
         return None
     now = now or timezone.now()
-    due = usage_schedule_next(provider=Provider.get(), now=now)[0].astimezone(UTC)
+    collection_runs_fail_stale(now=now)
+    due = _next_due(Provider.get(), now)
     if due - now > lead or CollectionRun.objects.filter(due_at=due).exists():
         return None
     try:
@@ -58,20 +94,29 @@ def usage_collection_tick(*, now: datetime | None = None) -> CollectionRun | Non
     return run
 
 
+def _next_due(provider: Provider, now: datetime) -> datetime:
+    """The next time an update will be due (UTC). Inside an hour that clocks going back
+    repeat, the repeat of the time just due is not one: updates run at the first only."""
+    last = usage_schedule_due(provider=provider, now=now).astimezone(provider.zone)
+    upcoming = usage_schedule_next(provider=provider, now=now, count=2)
+    if upcoming[0].replace(tzinfo=None) == last.replace(tzinfo=None):
+        return upcoming[1].astimezone(UTC)
+    return upcoming[0].astimezone(UTC)
+
+
 def usage_collect_run(*, run_id: int) -> CollectionRun:
-    """Runs every configured collector once, as of now; records how many samples each
-    stored, or why it failed (one failing does not stop the other)."""
+    """Runs every configured collector once, each as of the moment it starts; records
+    how many samples each stored, or why it failed (one failing does not stop the other)."""
     claimed = CollectionRun.objects.filter(pk=run_id, status=CollectionRun.Status.QUEUED).update(
         status=CollectionRun.Status.RUNNING, started_at=timezone.now()
     )
     if not claimed:  # run by another worker already
         return CollectionRun.objects.get(pk=run_id)
     config = settings.HOSTMETER
-    now = timezone.now()
     counts, errors = {}, []
     if config["DOCUMENT_ROOT"]:
         try:
-            result = usage_collect_disk(root=Path(config["DOCUMENT_ROOT"]), now=now)
+            result = usage_collect_disk(root=Path(config["DOCUMENT_ROOT"]), now=timezone.now())
             counts["disk_samples"] = result.stored
         except Exception as exc:  # recorded on the run, and logged
             log.exception("The disk collector failed")
@@ -79,7 +124,7 @@ def usage_collect_run(*, run_id: int) -> CollectionRun:
     if config["ACCESS_LOGS"]:
         try:
             paths = [Path(p) for p in config["ACCESS_LOGS"]]
-            counts["bandwidth_samples"] = len(usage_collect_weblog(paths=paths, now=now).stored)
+            counts["bandwidth_samples"] = len(_weblog_when_free(paths).stored)
         except Exception as exc:
             log.exception("The web-traffic collector failed")
             errors.append(f"Web traffic: {type(exc).__name__}: {exc}")
@@ -90,3 +135,13 @@ def usage_collect_run(*, run_id: int) -> CollectionRun:
         **counts,
     )
     return CollectionRun.objects.get(pk=run_id)
+
+
+def _weblog_when_free(paths: list[Path]):
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            return usage_collect_weblog(paths=paths, now=timezone.now())
+        except CollectorBusy:
+            if attempt == BUSY_ATTEMPTS:
+                raise
+            time.sleep(BUSY_PAUSE_SECONDS)

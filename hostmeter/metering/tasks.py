@@ -15,6 +15,14 @@ BUSY_RETRY = timedelta(seconds=30)
 @task()
 def usage_update_task(update_id: int) -> str:
     """Runs one queued usage update; returns its final status."""
+    from .collection import usage_collection_pending
+    from .models import UsageUpdate
+
+    update = UsageUpdate.objects.filter(pk=update_id).first()
+    if update is not None and usage_collection_pending(update=update):
+        # its collectors are still storing samples measured before its cut-off
+        usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(update_id=update_id)
+        return "waiting for the collectors"
     try:
         return usage_update_run(update_id=update_id).status
     except UsageUpdateBusy:

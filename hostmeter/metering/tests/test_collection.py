@@ -2,8 +2,9 @@
 each due update, run on real files, failures recorded per collector."""
 
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,13 +12,18 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.utils import timezone
 
+from hostmeter.metering import collection
 from hostmeter.metering.collection import (
+    collection_runs_fail_stale,
     collectors_configured,
     usage_collect_run,
+    usage_collection_pending,
     usage_collection_tick,
 )
-from hostmeter.metering.models import CollectionRun, UsageSample
+from hostmeter.metering.collectors import CollectorBusy
+from hostmeter.metering.models import CollectionRun, UsageSample, UsageUpdate
 from hostmeter.metering.services import usage_schedule_next
+from hostmeter.metering.tasks import usage_update_task
 from hostmeter.tenancy.models import Provider
 from hostmeter.tests.factories import OrganizationFactory
 
@@ -94,8 +100,8 @@ def test_the_run_measures_real_files_before_the_cut_off(provider, tmp_path, docr
     )
     settings.HOSTMETER = {**settings.HOSTMETER, "ACCESS_LOGS": [str(log)]}
     now = timezone.now()
-    due = (now + timedelta(minutes=3)).astimezone(BERLIN)  # inside the 5 minutes' lead
-    provider.usage_schedule = f"{due.minute} {due.hour} * * *"
+    due = now + timedelta(minutes=3)  # inside the 5 minutes' lead (UTC: no DST gap)
+    provider.time_zone, provider.usage_schedule = "UTC", f"{due.minute} {due.hour} * * *"
     provider.save()
     run = usage_collection_tick(now=now)
     assert run.due_at == usage_schedule_next(provider=provider, now=now)[0]
@@ -139,8 +145,8 @@ def test_a_failing_collector_is_recorded_and_the_other_still_runs(provider, tmp_
 # seeded by migrations survives the flush (serialized_rollback)
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_scheduler_command_queues_the_update_and_the_collectors(provider, docroot):
-    due = (timezone.now() + timedelta(minutes=2)).astimezone(BERLIN)
-    provider.usage_schedule = f"{due.minute} {due.hour} * * *"
+    due = timezone.now() + timedelta(minutes=2)  # (UTC: no DST gap)
+    provider.time_zone, provider.usage_schedule = "UTC", f"{due.minute} {due.hour} * * *"
     provider.save()
     out = io.StringIO()
     call_command("run_scheduler", "--once", stdout=out)
@@ -148,6 +154,66 @@ def test_the_scheduler_command_queues_the_update_and_the_collectors(provider, do
     assert "Queued the usage update as of" in out.getvalue()
     assert "Queued the collectors for the update due at" in out.getvalue()
     assert CollectionRun.objects.get().due_at == due.replace(second=0, microsecond=0)
+
+
+def test_when_clocks_go_back_the_repeated_hour_gets_no_run_of_its_own(provider, docroot):
+    # 2026-10-25 in Berlin: 02:30 happens at 00:30 and at 01:30 UTC; the update runs at
+    # the first only (services._schedule_times), so the collectors do too
+    first = datetime(2026, 10, 25, 0, 26, tzinfo=UTC)
+    assert usage_collection_tick(now=first).due_at == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert usage_collection_tick(now=datetime(2026, 10, 25, 1, 26, tzinfo=UTC)) is None
+    assert CollectionRun.objects.count() == 1
+
+
+def test_a_scheduled_update_waits_for_its_collectors(provider, docroot):
+    due = local(2026, 6, 10, 2, 30)
+    update = UsageUpdate.objects.create(cutoff=due, trigger=UsageUpdate.Trigger.SCHEDULE)
+    manual = UsageUpdate.objects.create(
+        cutoff=due - timedelta(hours=1), trigger=UsageUpdate.Trigger.MANUAL
+    )
+    run = CollectionRun.objects.create(due_at=due)
+    now = due + timedelta(minutes=1)
+    assert usage_collection_pending(update=update, now=now)
+    assert not usage_collection_pending(update=manual, now=now)  # asked for now: no wait
+    CollectionRun.objects.filter(pk=run.pk).update(status=CollectionRun.Status.RUNNING)
+    assert usage_collection_pending(update=update, now=now)
+    # the task puts itself back in the queue instead of freezing too early
+    assert usage_update_task.call(update_id=update.pk) == "waiting for the collectors"
+    assert UsageUpdate.objects.get(pk=update.pk).status == UsageUpdate.Status.QUEUED
+    CollectionRun.objects.filter(pk=run.pk).update(status=CollectionRun.Status.FAILED)
+    assert not usage_collection_pending(update=update, now=now)
+
+
+def test_a_run_whose_worker_died_is_failed_and_no_longer_waited_for(provider, docroot):
+    due = local(2026, 6, 10, 2, 30)
+    update = UsageUpdate.objects.create(cutoff=due, trigger=UsageUpdate.Trigger.SCHEDULE)
+    CollectionRun.objects.create(due_at=due, status=CollectionRun.Status.RUNNING)
+    later = timezone.now() + timedelta(hours=2)  # past the lease (an hour)
+    assert not usage_collection_pending(update=update, now=later)
+    assert collection_runs_fail_stale(now=later) == 1
+    run = CollectionRun.objects.get()
+    assert run.status == CollectionRun.Status.FAILED
+    assert "stopped before they finished" in run.error
+
+
+def test_the_web_traffic_collector_is_read_again_when_another_run_moved_it(
+    provider, tmp_path, settings, monkeypatch
+):
+    settings.HOSTMETER = {**settings.HOSTMETER, "DOCUMENT_ROOT": "", "ACCESS_LOGS": ["x.log"]}
+    calls = []
+
+    def busy_once(*, paths, now):
+        calls.append(now)
+        if len(calls) == 1:
+            raise CollectorBusy("another run moved the positions")
+        return SimpleNamespace(stored={"site.example": Decimal("1")})
+
+    monkeypatch.setattr(collection, "usage_collect_weblog", busy_once)
+    monkeypatch.setattr(collection, "BUSY_PAUSE_SECONDS", 0)
+    run = CollectionRun.objects.create(due_at=local(2026, 6, 10, 2, 30))
+    run = usage_collect_run(run_id=run.pk)
+    assert run.status == CollectionRun.Status.SUCCEEDED, run.error
+    assert run.bandwidth_samples == 1 and len(calls) == 2
 
 
 def test_the_admin_lists_runs_read_only(admin_client, provider):

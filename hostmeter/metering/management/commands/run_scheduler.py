@@ -38,17 +38,26 @@ class Command(BaseCommand):
             log.info("Scheduler started; looking every %s s", interval)
         while True:
             close_old_connections()
-            try:
-                housekeeping_run()
-                if update := usage_schedule_tick():
-                    self.stdout.write(f"Queued the usage update as of {update.cutoff.isoformat()}")
-                if run := usage_collection_tick():
-                    self.stdout.write(
-                        f"Queued the collectors for the update due at {run.due_at.isoformat()}"
-                    )
-            except Exception:  # a database hiccup must not end the scheduler
-                log.exception("Scheduler tick failed")
-                if once:
-                    raise
+            # each part on its own: one failing (a database hiccup) neither ends the
+            # scheduler nor keeps the others from their turn
+            failed = None
+            for part in (housekeeping_run, self._updates, self._collectors):
+                try:
+                    part()
+                except Exception as exc:
+                    log.exception("Scheduler tick failed in %s", part.__name__)
+                    failed = failed or exc
+            if once and failed:
+                raise failed
             if once or stop.wait(interval):
                 break
+
+    def _updates(self):
+        if update := usage_schedule_tick():
+            self.stdout.write(f"Queued the usage update as of {update.cutoff.isoformat()}")
+
+    def _collectors(self):
+        if run := usage_collection_tick():
+            self.stdout.write(
+                f"Queued the collectors for the update due at {run.due_at.isoformat()}"
+            )
