@@ -41,6 +41,7 @@ def generate() -> None:
     from django.db import connection, transaction
 
     from hostmeter.tenancy.models import Organization, Reseller
+    from hostmeter.tenancy.names import name_key
     from hostmeter.tenancy.services import reseller_links_rebuild
 
     if Organization.objects.count() >= ORGS:
@@ -60,7 +61,7 @@ def generate() -> None:
             for i in range(ORGS):
                 owner = ids[i % RESELLERS] if i % 10 else None
                 name = f"Org {i:07}"
-                batch.append((name, name.lower(), f"o{i}.example", owner, False, "2026-01-01"))
+                batch.append((name, name_key(name), f"o{i}.example", owner, False, "2026-01-01"))
                 if len(batch) == 20_000:
                     cursor.executemany(insert, batch)
                     batch = []

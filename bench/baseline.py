@@ -8,6 +8,7 @@ candidate the engine supports and measures the update against the fastest one.
 
 from django.db import connection
 
+from hostmeter.jit import without_jit
 from hostmeter.metering.models import UsageRow, UsageSample
 from hostmeter.tenancy.models import Organization, Resource, ResourceLimit
 
@@ -115,19 +116,12 @@ def baseline_drop() -> None:
 def baseline_run(statement: str, *, cutoff, previous) -> None:
     """Computes the figures into BASELINE_TABLE, which must not exist (baseline_drop())."""
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        # the update runs without PostgreSQL's JIT (it only adds compile time to these
-        # statements): the yardstick gets the same setting, or it would carry that cost
-        if connection.vendor == "postgresql":
-            cursor.execute("SET jit = off")
-        try:
-            cursor.execute(
-                statement.format(**_names()),
-                {"cutoff": adapt(cutoff), "previous": adapt(previous)},
-            )
-        finally:
-            if connection.vendor == "postgresql":
-                cursor.execute("RESET jit")
+    # the update runs without PostgreSQL's JIT (it only adds compile time to these
+    # statements): the yardstick gets the same setting, or it would carry that cost
+    with without_jit(), connection.cursor() as cursor:
+        cursor.execute(
+            statement.format(**_names()), {"cutoff": adapt(cutoff), "previous": adapt(previous)}
+        )
 
 
 def baseline_differences(*, update_id: int) -> dict[str, int]:

@@ -19,6 +19,7 @@ from hostmeter.tenancy.models import (
     ResourceLimit,
     Service,
 )
+from hostmeter.tenancy.names import name_key
 from hostmeter.tenancy.services import reseller_links_rebuild
 
 # Four services with eight resources between them: disk_space, bandwidth (web);
@@ -106,7 +107,7 @@ def tenancy_generate(plan: Plan) -> dict[str, int]:
         ["id", "name", "name_key", "domain", "parent_id", "contact_name", "contact_email"]
         + ["is_suspended", "created_at"],
         (
-            (i, f"Reseller {i}", f"reseller {i}", f"reseller{i}.bench.example")
+            (i, f"Reseller {i}", name_key(f"Reseller {i}"), f"reseller{i}.bench.example")
             + (_reseller_parent(i, n_res), "", "", False, now)
             for i in range(1, n_res + 1)
         ),
@@ -121,7 +122,7 @@ def tenancy_generate(plan: Plan) -> dict[str, int]:
         Organization._meta.db_table,
         ["id", "name", "name_key", "domain", "reseller_id", "is_suspended", "created_at"],
         (
-            (i, f"Organization {i}", f"organization {i}", f"org{i}.bench.example")
+            (i, f"Organization {i}", name_key(f"Organization {i}"), f"org{i}.bench.example")
             + (org_reseller(i, n_res), False, now)
             for i in range(1, n_org + 1)
         ),

@@ -114,7 +114,7 @@ def generate(orgs: int) -> dict:
         ["id", "name", "name_key", "domain", "parent_id", "contact_name", "contact_email"]
         + ["is_suspended", "created_at"],
         (
-            (pk, f"Reseller {pk}", f"reseller {pk}", f"reseller{pk}.example", parent)
+            (pk, f"Reseller {pk}", name_key(f"Reseller {pk}"), f"reseller{pk}.example", parent)
             + ("", "", False, now)
             for pk, parent in resellers
         ),
@@ -136,8 +136,9 @@ def generate(orgs: int) -> dict:
         Organization._meta.db_table,
         ["id", "name", "name_key", "domain", "reseller_id", "is_suspended", "created_at"],
         (
-            (i, org_name(i), name_key(org_name(i)), f"org{i}.example", pk, False, now)
+            (i, name, name_key(name), f"org{i}.example", pk, False, now)
             for i, pk in enumerate(owner_of(), start=1)
+            for name in [org_name(i)]
         ),
     )
     enabled = {
@@ -198,23 +199,20 @@ def export_baseline(query, path: str) -> None:
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        # report_generate runs without JIT (reports.services._without_jit): so does the
-        # yardstick, or it would carry compile time the report does not
-        with connection.cursor() as cursor:
-            cursor.execute("SET jit = off")
-        try:
-            with (
-                open(path, "wb") as out,
-                connection.cursor() as cursor,
-                cursor.cursor.copy(
-                    f"COPY ({query.sql}) TO STDOUT WITH (FORMAT csv)", query.params
-                ) as copy,
-            ):
-                for data in copy:
-                    out.write(data)
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET jit")
+        from hostmeter.jit import without_jit
+
+        # report_generate runs without JIT: so does the yardstick, or it would carry
+        # compile time the report does not
+        with (
+            without_jit(),
+            open(path, "wb") as out,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY ({query.sql}) TO STDOUT WITH (FORMAT csv)", query.params
+            ) as copy,
+        ):
+            for data in copy:
+                out.write(data)
         return
     # the parameters substituted (%% becomes %), as one would paste the query in the shell
     sql = query.sql % {k: sqlite_literal(v) for k, v in query.params.items()}

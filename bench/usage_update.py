@@ -85,9 +85,11 @@ def update_forget(update_id: int) -> None:
     """Removes an update with its rows and roll-ups so the same cut-off can run again."""
     from django.db import connection
 
+    from hostmeter.metering.sql import partition_name
+
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # its partition (migration 0006)
-            cursor.execute(f"DROP TABLE IF EXISTS metering_usagerow_u{int(update_id)}")
+            cursor.execute(f"DROP TABLE IF EXISTS {partition_name(update_id)}")
         for table in (
             "metering_usagerollup",
             "metering_resellersnapshot",

@@ -21,13 +21,17 @@ def usage_update_task(update_id: int) -> str:
     update = UsageUpdate.objects.filter(pk=update_id).first()
     if update is not None and usage_collection_pending(update=update):
         # its collectors are still storing samples measured before its cut-off
-        usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(update_id=update_id)
-        return "waiting for the collectors"
+        return _again(update_id, "waiting for the collectors")
     try:
         return usage_update_run(update_id=update_id).status
     except UsageUpdateBusy:
-        usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(update_id=update_id)
-        return "waiting"
+        return _again(update_id, "waiting")
+
+
+def _again(update_id: int, why: str) -> str:
+    """Queues the update to be tried again BUSY_RETRY from now; returns why."""
+    usage_update_task.using(run_after=timezone.now() + BUSY_RETRY).enqueue(update_id=update_id)
+    return why
 
 
 @task()

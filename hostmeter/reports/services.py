@@ -5,8 +5,6 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -19,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import FileResponse
 from django.utils import timezone
 
+from hostmeter.jit import without_jit
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.tenancy.models import Organization, Provider, Reseller
 
@@ -216,7 +215,10 @@ def report_generate(*, report_id: int) -> Report:
     try:
         query = report_query(report=report)
         provider = Provider.get()
-        with os.fdopen(fd, "wb") as raw, _without_jit():
+        # without JIT: the reseller tree's recursive CTE is overestimated, which crosses
+        # the JIT cost thresholds (a 25,000-row report spent 1 of its 1.3 s compiling;
+        # docs/benchmarks.md, Report generation)
+        with os.fdopen(fd, "wb") as raw, without_jit():
             with connection.cursor() as cursor:
                 cursor.execute(query.count_sql, query.params)
                 total = cursor.fetchone()[0]
@@ -275,28 +277,6 @@ def report_generate(*, report_id: int) -> Report:
             os.unlink(tmp_path)
     report.refresh_from_db()
     return report
-
-
-@contextmanager
-def _without_jit() -> Iterator[None]:
-    """PostgreSQL: no JIT compilation for the report's statements. The reseller tree's
-    recursive CTE is overestimated, which crosses the JIT cost thresholds: a 25,000-row
-    report spent 1 of its 1.3 s compiling (docs/benchmarks.md, Report generation)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setting, source FROM pg_settings WHERE name = 'jit'")
-        before, source = cursor.fetchone()
-        cursor.execute("SET jit = off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            if source == "session":  # the connection's own SET: put it back
-                cursor.execute("SELECT set_config('jit', %s, false)", [before])
-            else:  # from the server's configuration: keep following it
-                cursor.execute("RESET jit")
 
 
 def _digest(path: str) -> tuple[str, int]:

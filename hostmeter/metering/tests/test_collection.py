@@ -24,7 +24,6 @@ from hostmeter.metering.collectors import CollectorBusy
 from hostmeter.metering.models import CollectionRun, UsageSample, UsageUpdate
 from hostmeter.metering.services import usage_schedule_next
 from hostmeter.metering.tasks import usage_update_task
-from hostmeter.tenancy.models import Provider
 from hostmeter.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +32,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 def local(*args):
     return datetime(*args, tzinfo=BERLIN)
-
-
-@pytest.fixture
-def provider():
-    p = Provider.get()
-    p.time_zone, p.usage_schedule = "Europe/Berlin", "30 2 * * *"
-    p.save()
-    return p
 
 
 @pytest.fixture

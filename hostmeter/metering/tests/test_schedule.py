@@ -13,18 +13,9 @@ from hostmeter.metering.services import (
     usage_schedule_tick,
     usage_updates_fail_stale,
 )
-from hostmeter.tenancy.models import Provider
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def provider():
-    p = Provider.get()
-    p.time_zone, p.usage_schedule = "Europe/Berlin", "30 2 * * *"
-    p.save()
-    return p
 
 
 def local(*args):
