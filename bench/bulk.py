@@ -165,7 +165,7 @@ def samples_store(rows: Iterable[tuple[int, int, datetime, int, str]]) -> int:
 
     from django.db import transaction
 
-    from hostmeter.metering.services import usage_samples_store
+    from hostmeter.metering.services.samples import usage_samples_store
 
     stored, iterator = 0, iter(rows)
     while chunk := list(islice(iterator, 100_000)):
@@ -176,7 +176,7 @@ def samples_store(rows: Iterable[tuple[int, int, datetime, int, str]]) -> int:
 
 def update_run(cutoff: datetime):
     """A real usage update for the cut-off: request it, run it, check it succeeded."""
-    from hostmeter.metering.services import usage_update_request, usage_update_run
+    from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 
     update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
     update = usage_update_run(update_id=update.pk)

@@ -145,7 +145,7 @@ def measure(engine: str, orgs: int, rounds: int) -> dict:
     from django.db import transaction
 
     from hostmeter.fields import to_thousandths
-    from hostmeter.metering.services import usage_samples_store
+    from hostmeter.metering.services.samples import usage_samples_store
 
     ids, resources, token = customer_base(orgs)
     server = Server()

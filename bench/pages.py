@@ -72,10 +72,10 @@ def pages() -> list[tuple[str, str]]:
         (biggest,) = cursor.fetchone()
     middle = max(1, math.ceil(Reseller.objects.count() / 25) // 2)
     middle_org = max(1, math.ceil(Organization.objects.count() / 25) // 2)
-    resellers = reverse("reports:reseller-usage")
-    organizations = reverse("reports:organization-usage")
+    resellers = reverse("usage:reseller-usage")
+    organizations = reverse("usage:organization-usage")
     return [
-        ("summary", reverse("reports:summary")),
+        ("summary", reverse("usage:summary")),
         ("reseller usage, page 1", resellers),
         ("reseller usage, middle page", f"{resellers}?page={middle}"),
         ("reseller usage, sorted by status", f"{resellers}?sort=status"),
@@ -83,10 +83,10 @@ def pages() -> list[tuple[str, str]]:
         (f"reseller usage, search “{SEARCH}”", f"{resellers}?q={SEARCH}"),
         ("organization site usage, page 1", organizations),
         ("organization site usage, one reseller", f"{organizations}?reseller={biggest}"),
-        ("reseller overview", reverse("reports:reseller-overview", args=[biggest])),
+        ("reseller overview", reverse("usage:reseller-overview", args=[biggest])),
         (
             "action bar (3 selected)",
-            reverse("reports:reseller-action-bar") + "?selected=3&selected=6&selected=9",
+            reverse("usage:reseller-action-bar") + "?selected=3&selected=6&selected=9",
         ),
         (EXTRA[0], f"{organizations}?sort=status"),
         (EXTRA[1], f"{organizations}?sort=-status"),

@@ -301,7 +301,7 @@ def measure(reseller_id: int, repeats: int, work_dir: str) -> dict:
 
     from django.core.files.storage import default_storage
 
-    from hostmeter.metering.services import usage_update_latest
+    from hostmeter.metering.selectors.updates import usage_update_latest
     from hostmeter.reports.columns import report_query
     from hostmeter.tenancy.models import Reseller
 

@@ -72,7 +72,7 @@ def timed(fn, *args, **kwargs):
 
 def update_run(cutoff):
     """The real thing: request an update for the cut-off and run it."""
-    from hostmeter.metering.services import usage_update_request, usage_update_run
+    from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 
     update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
     update = usage_update_run(update_id=update.pk)
@@ -179,7 +179,7 @@ def measure(engine: str, plan, repeats: int) -> dict:
     from django.db import connection
 
     from bench import baseline, datagen
-    from hostmeter.metering.services import usage_samples_ingest, usage_samples_store
+    from hostmeter.metering.services.samples import usage_samples_ingest, usage_samples_store
 
     out: dict = {"engine": engine, "orgs": plan.orgs, "engine_version": engine_version()}
     log(f"{engine}: generating {plan.orgs:,} organizations, {plan.resellers:,} resellers")

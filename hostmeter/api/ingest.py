@@ -15,8 +15,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
-from hostmeter.metering.readers import Format, ImportFileError, RowReader
-from hostmeter.metering.services import RowError, usage_samples_ingest
+from hostmeter.metering.services.samples import usage_samples_ingest
+from hostmeter.readers import Format, ImportFileError, RowError, RowReader
 
 COLUMNS = ("organization", "resource", "measured_at", "value")
 OPTIONAL = ("source",)

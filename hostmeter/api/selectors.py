@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from hostmeter.accounts.levels import Action, user_can
 from hostmeter.metering.models import UsageRow, UsageUpdate
-from hostmeter.metering.services import usage_update_latest
+from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import (
     Organization,

@@ -5,3 +5,10 @@ class ReportsConfig(AppConfig):
     name = "hostmeter.reports"
     label = "reports"
     verbose_name = "Reports"
+
+    def ready(self):
+        from hostmeter.housekeeping import housekeeping_register
+
+        from .services import reports_fail_stale
+
+        housekeeping_register("reports_failed", reports_fail_stale)

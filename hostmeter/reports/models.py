@@ -114,6 +114,10 @@ class Report(models.Model):
         return f"{subject} report as of {self.update.cutoff:%Y-%m-%d %H:%M} ({self.status})"
 
 
+# Statuses of a report still on its way to Ready or Failed.
+IN_PROGRESS = (Report.Status.QUEUED, Report.Status.GENERATING)
+
+
 class ReportEvent(models.Model):
     """Audit log: who asked for, generated or downloaded which report, and when."""
 

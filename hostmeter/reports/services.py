@@ -23,13 +23,13 @@ from hostmeter.tenancy.models import Organization, Provider, Reseller
 
 from .columns import report_query
 from .models import Report, ReportEvent
+from .tasks import report_generate_task
 from .writers import HashingWriter, write_csv, write_xlsx
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 QUEUE_PATIENCE = timedelta(minutes=10)
-IN_PROGRESS = (Report.Status.QUEUED, Report.Status.GENERATING)
 
 
 class ReportError(Exception):
@@ -79,8 +79,6 @@ def report_request(
         else:
             _reset(report, user)
         ReportEvent.objects.create(report=report, action=ReportEvent.Action.REQUESTED, user=user)
-        from .tasks import report_generate_task
-
         transaction.on_commit(partial(report_generate_task.enqueue, report_id=report.pk))
     return report, True
 

@@ -13,7 +13,8 @@ from hostmeter.api.models import ApiToken
 from hostmeter.api.services import api_token_create
 from hostmeter.fields import to_thousandths
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import usage_samples_store, usage_update_request, usage_update_run
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.tenancy.models import Resource
 from hostmeter.tenancy.services import limit_set
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory, UserFactory

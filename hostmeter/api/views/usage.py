@@ -7,13 +7,13 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from hostmeter.metering import selectors as metering_selectors
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import (
+from hostmeter.metering.services.updates import (
     UsageUpdateError,
     UsageUpdatePending,
     usage_update_start,
 )
-from hostmeter.reports import selectors as report_selectors
 from hostmeter.tenancy.models import Organization, Reseller
 
 from .. import selectors
@@ -104,7 +104,7 @@ class SummaryUsageView(ApiView):
     )
     def get(self, request, update):
         found = update_or_404(update, completed=True)
-        summary = report_selectors.provider_summary(update=found)
+        summary = metering_selectors.provider_summary(update=found)
         data = {"update": _ref(found), "counts": summary["counts"], "services": summary["services"]}
         return Response(self.get_serializer(data).data)
 
@@ -121,7 +121,7 @@ class ResellerUsageView(ApiView):
     def get(self, request, update, domain):
         found = update_or_404(update, completed=True)
         reseller = get_object_or_404(Reseller, domain=domain.lower())
-        overview = report_selectors.reseller_overview(reseller=reseller, update=found)
+        overview = metering_selectors.reseller_overview(reseller=reseller, update=found)
         data = {
             "update": _ref(found),
             "reseller": reseller.domain,
@@ -145,7 +145,7 @@ class OrganizationUsageView(ApiView):
         found = update_or_404(update, completed=True)
         orgs = Organization.objects.select_related("reseller")
         org = get_object_or_404(orgs, domain=domain.lower())
-        figures = report_selectors.organization_figures(update=found, organization=org)
+        figures = metering_selectors.organization_figures(update=found, organization=org)
         data = {
             "update": _ref(found),
             "organization": org.domain,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hostmeter.fields import from_thousandths
-from hostmeter.metering.services import usage_samples_store
+from hostmeter.metering.services.samples import usage_samples_store
 
 from . import CollectorError, organizations_by_domain, resource_id
 

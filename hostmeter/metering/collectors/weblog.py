@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from hostmeter.fields import from_thousandths
 from hostmeter.metering.models import BandwidthCarry, LogCursor
-from hostmeter.metering.services import usage_samples_store
+from hostmeter.metering.services.samples import usage_samples_store
 
 from . import CollectorBusy, CollectorError, organizations_by_domain, resource_id
 from .logread import LogRead, Position, log_read

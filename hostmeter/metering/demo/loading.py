@@ -25,7 +25,8 @@ from hostmeter.tenancy.models import (
 from hostmeter.tenancy.services import reseller_links_rebuild
 
 from ..models import UsageSample, UsageUpdate
-from ..services import usage_samples_store, usage_update_request, usage_update_run
+from ..services.samples import usage_samples_store
+from ..services.updates import usage_update_request, usage_update_run
 from .plan import (
     _Catalog,
     _catalog,

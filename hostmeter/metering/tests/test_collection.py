@@ -12,17 +12,17 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.utils import timezone
 
-from hostmeter.metering import collection
-from hostmeter.metering.collection import (
+from hostmeter.metering.collectors import CollectorBusy
+from hostmeter.metering.collectors import runs as collection
+from hostmeter.metering.collectors.runs import (
     collection_runs_fail_stale,
     collectors_configured,
     usage_collect_run,
     usage_collection_pending,
     usage_collection_tick,
 )
-from hostmeter.metering.collectors import CollectorBusy
 from hostmeter.metering.models import CollectionRun, UsageSample, UsageUpdate
-from hostmeter.metering.services import usage_schedule_next
+from hostmeter.metering.selectors.schedule import usage_schedule_next
 from hostmeter.metering.tasks import usage_update_task
 from hostmeter.tests.factories import OrganizationFactory
 

@@ -11,11 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from hostmeter.fields import to_thousandths
 from hostmeter.metering import sql
 from hostmeter.metering.models import UsageRow, UsageUpdate
-from hostmeter.metering.services import (
-    usage_samples_store,
-    usage_update_request,
-    usage_update_run,
-)
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 
 pytestmark = [

@@ -7,12 +7,9 @@ import pytest
 from django.db import IntegrityError
 
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import (
-    usage_schedule_due,
-    usage_schedule_next,
-    usage_schedule_tick,
-    usage_updates_fail_stale,
-)
+from hostmeter.metering.selectors.schedule import usage_schedule_due, usage_schedule_next
+from hostmeter.metering.services.schedule import usage_schedule_tick
+from hostmeter.metering.services.updates import usage_updates_fail_stale
 
 pytestmark = pytest.mark.django_db
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -86,7 +83,7 @@ def test_two_schedulers_cannot_queue_the_same_due_time(provider):
 
 def test_tick_losing_the_race_queues_nothing(provider, monkeypatch):
     """Another scheduler commits the same due time between our look and our insert."""
-    from hostmeter.metering import services
+    from hostmeter.metering.services import schedule as services
 
     now = local(2026, 6, 10, 3, 0)
     real_filter = UsageUpdate.objects.order_by

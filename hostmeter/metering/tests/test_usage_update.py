@@ -8,10 +8,10 @@ import pytest
 
 from hostmeter.fields import to_thousandths
 from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
-from hostmeter.metering.services import (
+from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.updates import (
     UsageUpdateError,
-    usage_samples_store,
-    usage_update_latest,
     usage_update_request,
     usage_update_run,
 )

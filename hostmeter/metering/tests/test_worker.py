@@ -9,11 +9,9 @@ from django.utils import timezone
 
 from hostmeter.fields import to_thousandths
 from hostmeter.metering.models import UsageRow, UsageUpdate
-from hostmeter.metering.services import (
-    usage_samples_store,
-    usage_schedule_tick,
-    usage_update_request,
-)
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.schedule import usage_schedule_tick
+from hostmeter.metering.services.updates import usage_update_request
 from hostmeter.tenancy.models import Provider, Resource
 from hostmeter.tests.factories import OrganizationFactory
 

@@ -15,11 +15,8 @@ from django.db import connection
 
 from hostmeter.fields import to_thousandths
 from hostmeter.metering.models import UsageRollup, UsageUpdate
-from hostmeter.metering.services import (
-    usage_samples_store,
-    usage_update_request,
-    usage_update_run,
-)
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Organization, Reseller, Resource
 from hostmeter.tenancy.services import limit_set

@@ -26,12 +26,9 @@ from django.utils import timezone
 from hostmeter.accounts.services import user_save
 from hostmeter.fields import to_thousandths
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import (
-    usage_samples_store,
-    usage_schedule_next,
-    usage_update_request,
-    usage_update_run,
-)
+from hostmeter.metering.selectors.schedule import usage_schedule_next
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.reports.models import Report, ReportEvent
 from hostmeter.tenancy.models import Organization, Provider, Reseller, Service
 from hostmeter.tenancy.services import limit_set, reseller_links_rebuild
@@ -307,17 +304,17 @@ def get_pages(w) -> list[tuple[str, int]]:
     """Every page a GET reaches, and what an allowed login level gets."""
     return [
         (reverse("reports:index"), 302),
-        (reverse("reports:summary"), 200),
-        (reverse("reports:reseller-usage"), 200),
-        (reverse("reports:reseller-overview", args=[w.acme.pk]), 200),
-        (reverse("reports:organization-usage"), 200),
-        (reverse("reports:organization-overview", args=[w.zeta.pk]), 200),
+        (reverse("usage:summary"), 200),
+        (reverse("usage:reseller-usage"), 200),
+        (reverse("usage:reseller-overview", args=[w.acme.pk]), 200),
+        (reverse("usage:organization-usage"), 200),
+        (reverse("usage:organization-overview", args=[w.zeta.pk]), 200),
         (reverse("reports:export-reports"), 200),
-        (f"{reverse('reports:reseller-action-bar')}?selected={w.acme.pk}", 200),
-        (f"{reverse('reports:organization-action-bar')}?selected={w.zeta.pk}", 200),
-        (f"{reverse('reports:reseller-report-status')}?ids={w.acme.pk}", 200),
-        (f"{reverse('reports:organization-report-status')}?ids={w.zeta.pk}", 200),
-        (reverse("reports:update-status"), 200),
+        (f"{reverse('usage:reseller-action-bar')}?selected={w.acme.pk}", 200),
+        (f"{reverse('usage:organization-action-bar')}?selected={w.zeta.pk}", 200),
+        (f"{reverse('usage:reseller-report-status')}?ids={w.acme.pk}", 200),
+        (f"{reverse('usage:organization-report-status')}?ids={w.zeta.pk}", 200),
+        (reverse("metering:update-status"), 200),
     ]
 
 
@@ -330,32 +327,32 @@ def test_viewer_levels_open_every_usage_page(client, login, world, level):
     for url, status in get_pages(world):
         response = client.get(url)
         assert response.status_code == status, url
-    assert client.get(reverse("reports:index")).url == reverse("reports:summary")
-    assert "Acme Hosting" in client.get(reverse("reports:reseller-usage")).content.decode()
-    assert "Zeta Shop" in client.get(reverse("reports:organization-usage")).content.decode()
+    assert client.get(reverse("reports:index")).url == reverse("usage:summary")
+    assert "Acme Hosting" in client.get(reverse("usage:reseller-usage")).content.decode()
+    assert "Zeta Shop" in client.get(reverse("usage:organization-usage")).content.decode()
 
     response = client.post(
-        reverse("reports:reseller-actions"), {"action": "overview", "selected": [world.acme.pk]}
+        reverse("usage:reseller-actions"), {"action": "overview", "selected": [world.acme.pk]}
     )
     assert response.status_code == 303
-    assert response.url == reverse("reports:reseller-overview", args=[world.acme.pk])
+    assert response.url == reverse("usage:reseller-overview", args=[world.acme.pk])
     response = client.post(
-        reverse("reports:organization-actions"),
+        reverse("usage:organization-actions"),
         {"action": "overview", "selected": [world.zeta.pk]},
     )
     assert response.status_code == 303
-    assert response.url == reverse("reports:organization-overview", args=[world.zeta.pk])
+    assert response.url == reverse("usage:organization-overview", args=[world.zeta.pk])
 
 
 @pytest.mark.parametrize("level", VIEWERS)
 def test_schedule_and_update_now_are_for_systems_only(client, login, world, level):
     login(level)
     before = table_counts()
-    schedule = client.get(reverse("reports:usage-schedule"))
+    schedule = client.get(reverse("metering:usage-schedule"))
     saved = client.post(
-        reverse("reports:usage-schedule"), {"usage_schedule": "15 4 * * *", "time_zone": "UTC"}
+        reverse("metering:usage-schedule"), {"usage_schedule": "15 4 * * *", "time_zone": "UTC"}
     )
-    update_now = client.post(reverse("reports:update-run"))
+    update_now = client.post(reverse("metering:update-run"))
     provider = Provider.get()
     if level == "systems":
         assert schedule.status_code == 200
@@ -384,22 +381,22 @@ def test_other_levels_get_not_allowed_and_no_data(client, login, world, level):
 
     before = table_counts()
     posts = [
-        (reverse("reports:reseller-actions"), {"action": "generate", "selected": world.acme.pk}),
-        (reverse("reports:reseller-actions"), {"action": "export", "selected": world.acme.pk}),
-        (reverse("reports:reseller-actions"), {"action": "overview", "selected": world.acme.pk}),
+        (reverse("usage:reseller-actions"), {"action": "generate", "selected": world.acme.pk}),
+        (reverse("usage:reseller-actions"), {"action": "export", "selected": world.acme.pk}),
+        (reverse("usage:reseller-actions"), {"action": "overview", "selected": world.acme.pk}),
         (
-            reverse("reports:organization-actions"),
+            reverse("usage:organization-actions"),
             {"action": "generate", "selected": world.zeta.pk},
         ),
-        (reverse("reports:usage-schedule"), {"usage_schedule": "1 1 * * *", "time_zone": "UTC"}),
-        (reverse("reports:update-run"), {}),
+        (reverse("metering:usage-schedule"), {"usage_schedule": "1 1 * * *", "time_zone": "UTC"}),
+        (reverse("metering:update-run"), {}),
     ]
     for url, data in posts:
         response = client.post(url, data)
         assert response.status_code == 403, url
         assert "Not allowed" in response.content.decode()
         assert "Acme Hosting" not in response.content.decode()
-    assert client.get(reverse("reports:usage-schedule")).status_code == 403
+    assert client.get(reverse("metering:usage-schedule")).status_code == 403
     assert table_counts() == before
     assert Provider.get().usage_schedule == "0 2 * * *"
 
@@ -410,18 +407,18 @@ def test_anonymous_users_are_sent_to_sign_in(client, world):
         assert response.status_code == 302, url
         assert response.url == login_url(url)
     before = table_counts()
-    for name in ("reports:reseller-actions", "reports:organization-actions", "reports:update-run"):
+    for name in ("usage:reseller-actions", "usage:organization-actions", "metering:update-run"):
         url = reverse(name)
         response = client.post(url, {"action": "generate", "selected": world.acme.pk})
         assert response.status_code == 302
         assert response.url == login_url(url)
-    assert client.get(reverse("reports:usage-schedule")).status_code == 302
+    assert client.get(reverse("metering:usage-schedule")).status_code == 302
     assert table_counts() == before
 
 
 def test_signing_in_comes_back_to_the_page_asked_for(client, world):
     user_save(username="mia", password=PASSWORD, login_level="marketing")
-    asked = f"{reverse('reports:reseller-usage')}?sort=-name"
+    asked = f"{reverse('usage:reseller-usage')}?sort=-name"
     response = client.get(asked)
     assert response.status_code == 302
     sign_in = client.get(response.url)
@@ -440,7 +437,7 @@ def test_signing_in_comes_back_to_the_page_asked_for(client, world):
 
 def test_a_wrong_password_does_not_sign_in(client, world):
     user_save(username="mia", password=PASSWORD, login_level="marketing")
-    asked = reverse("reports:reseller-usage")
+    asked = reverse("usage:reseller-usage")
     response = client.post(reverse("login"), {"username": "mia", "password": "no", "next": asked})
     assert response.status_code == 200
     assert client.get(asked).status_code == 302
@@ -450,9 +447,9 @@ def test_a_wrong_password_does_not_sign_in(client, world):
 
 
 USAGE_TABS = [
-    ("Summary", "reports:summary"),
-    ("Reseller usage", "reports:reseller-usage"),
-    ("Organization site usage", "reports:organization-usage"),
+    ("Summary", "usage:summary"),
+    ("Reseller usage", "usage:reseller-usage"),
+    ("Organization site usage", "usage:organization-usage"),
     ("Export reports", "reports:export-reports"),
 ]
 
@@ -460,9 +457,9 @@ USAGE_TABS = [
 def test_top_navigation_has_reports_and_the_usage_tabs(client, login, world):
     login("operations")
     pages = {
-        "Summary": reverse("reports:summary"),
-        "Reseller usage": reverse("reports:reseller-usage"),
-        "Organization site usage": reverse("reports:organization-usage"),
+        "Summary": reverse("usage:summary"),
+        "Reseller usage": reverse("usage:reseller-usage"),
+        "Organization site usage": reverse("usage:organization-usage"),
         "Export reports": reverse("reports:export-reports"),
     }
     for current, url in pages.items():
@@ -496,7 +493,7 @@ def test_home_page_leads_viewers_to_reports(client, login, world):
 
 def test_reseller_usage_lists_the_help_texts_columns_with_a_checkbox_per_row(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:reseller-usage"))
+    response = client.get(reverse("usage:reseller-usage"))
     assert column_headers(response) == [
         "",
         "Name",
@@ -517,13 +514,13 @@ def test_reseller_usage_lists_the_help_texts_columns_with_a_checkbox_per_row(cli
     assert acme[5] in ("–", "")
     assert "sub-reseller of Acme Hosting" in cells(row_of(response, "Beta Web"))[1]
     assert row_of(response, "Acme Hosting").find("a").attrs["href"] == reverse(
-        "reports:reseller-overview", args=[world.acme.pk]
+        "usage:reseller-overview", args=[world.acme.pk]
     )
 
 
 def test_organization_site_usage_lists_the_owning_reseller(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:organization-usage"))
+    response = client.get(reverse("usage:organization-usage"))
     assert column_headers(response) == [
         "",
         "Name",
@@ -555,7 +552,7 @@ def test_report_status_and_last_updated_columns(client, login, world, t0):
         status="failed",
         error="disk full",
     )
-    response = client.get(reverse("reports:reseller-usage"))
+    response = client.get(reverse("usage:reseller-usage"))
     acme = cells(row_of(response, "Acme Hosting"))
     assert acme[4] == "Ready"
     assert acme[5] == "1 Mar 2026, 07:07"
@@ -564,7 +561,7 @@ def test_report_status_and_last_updated_columns(client, login, world, t0):
     assert cells(row_of(response, "Omega Cloud"))[4] == "Not generated"
     # a report of an earlier usage update does not count for the most recent one
     run_update(t0 + timedelta(days=1))
-    response = client.get(reverse("reports:reseller-usage"))
+    response = client.get(reverse("usage:reseller-usage"))
     assert cells(row_of(response, "Acme Hosting"))[4] == "Not generated"
 
 
@@ -575,19 +572,19 @@ def test_lists_show_reports_in_progress(client, login, world, t0):
         kind="reseller", reseller=world.gamma, update=world.update, status="generating", progress=40
     )
     Report.objects.create(kind="organization", organization=world.zeta, update=world.update)
-    response = client.get(reverse("reports:reseller-usage"))
+    response = client.get(reverse("usage:reseller-usage"))
     assert response.status_code == 200
     assert cells(row_of(response, "Beta Web"))[4] == "Queued"
     assert cells(row_of(response, "Gamma Net"))[4].startswith("Generating")
     assert "40 %" in cells(row_of(response, "Gamma Net"))[4]
     # the report's life: not generated, queued, generating, ready, failed
-    response = client.get(reverse("reports:reseller-usage"), {"sort": "status"})
+    response = client.get(reverse("usage:reseller-usage"), {"sort": "status"})
     assert listed_names(response) == ["Acme Hosting", "Omega Cloud", "Beta Web", "Gamma Net"]
-    response = client.get(reverse("reports:organization-usage"))
+    response = client.get(reverse("usage:organization-usage"))
     assert response.status_code == 200
     assert cells(row_of(response, "Zeta Shop"))[5] == "Queued"
     poll = client.get(
-        reverse("reports:reseller-report-status"), {"ids": [world.beta.pk, world.gamma.pk]}
+        reverse("usage:reseller-report-status"), {"ids": [world.beta.pk, world.gamma.pk]}
     )
     assert poll.status_code == 200
 
@@ -595,7 +592,7 @@ def test_lists_show_reports_in_progress(client, login, world, t0):
 def test_after_generate_the_list_shows_the_reports_queued(client, login, world):
     login("marketing")
     response = client.post(
-        reverse("reports:reseller-actions"),
+        reverse("usage:reseller-actions"),
         {"action": "generate", "selected": [world.acme.pk, world.omega.pk]},
     )
     page = client.get(response.url)
@@ -607,19 +604,19 @@ def test_after_generate_the_list_shows_the_reports_queued(client, login, world):
 
 def test_action_bar_offers_the_three_links(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:reseller-usage"))
+    response = client.get(reverse("usage:reseller-usage"))
     assert action_bar(response) == {
         "overview": False,
         "generate csv report": False,
         "export csv report": False,
     }
-    response = client.get(reverse("reports:organization-usage"))
+    response = client.get(reverse("usage:organization-usage"))
     assert list(action_bar(response)) == ["overview", "generate csv report", "export csv report"]
 
 
 def test_status_line_says_when_usage_was_last_updated_and_the_next_update(client, login, world):
     login("marketing")
-    for tab in ("reports:summary", "reports:reseller-usage", "reports:organization-usage"):
+    for tab in ("usage:summary", "usage:reseller-usage", "usage:organization-usage"):
         line = status_line(client.get(reverse(tab)))
         assert "Usage last updated: 1 Mar 2026, 02:00 UTC" in line.text(), tab
         times = line.find_all("time")
@@ -635,7 +632,7 @@ def test_status_line_shows_the_next_update_in_the_providers_time_zone(client, lo
     provider.time_zone, provider.usage_schedule = "Asia/Kolkata", "30 4 * * *"
     provider.save()
     login("marketing")
-    line = status_line(client.get(reverse("reports:reseller-usage")))
+    line = status_line(client.get(reverse("usage:reseller-usage")))
     assert "Usage last updated: 1 Mar 2026, 07:30 IST" in line.text()
     nxt = datetime.fromisoformat(line.find_all("time")[1].attrs["datetime"])
     local = nxt.astimezone(ZoneInfo("Asia/Kolkata"))
@@ -647,8 +644,8 @@ def test_reloading_the_reseller_usage_tab_changes_no_data(client, login, world):
     login("marketing")
     Report.objects.create(kind="reseller", reseller=world.acme, update=world.update, status="ready")
     before = table_counts()
-    first = client.get(reverse("reports:reseller-usage"))
-    again = client.get(reverse("reports:reseller-usage"))
+    first = client.get(reverse("usage:reseller-usage"))
+    again = client.get(reverse("usage:reseller-usage"))
     assert first.status_code == again.status_code == 200
     assert table_counts() == before
     assert [cells(r) for r in listed_rows(first)] == [cells(r) for r in listed_rows(again)]
@@ -664,7 +661,7 @@ def test_services_column_has_an_icon_per_allocated_service_with_name_and_tooltip
 ):
     login("marketing")
     ResellerFactory(name="Nothing Yet", domain="nothing.example")
-    response = client.get(reverse("reports:reseller-usage"))
+    response = client.get(reverse("usage:reseller-usage"))
     icons = {name: service_icons(row_of(response, name)) for name in listed_names(response)}
     assert icons["Acme Hosting"] == [("Web hosting", "Web hosting"), ("Email", "Email")]
     assert icons["Omega Cloud"] == [("Databases", "Databases")]
@@ -674,7 +671,7 @@ def test_services_column_has_an_icon_per_allocated_service_with_name_and_tooltip
     for img in usage_table(response).find("tbody").find_all("img"):
         assert img.attrs["src"].endswith(".svg")
 
-    response = client.get(reverse("reports:organization-usage"))
+    response = client.get(reverse("usage:organization-usage"))
     assert service_icons(row_of(response, "Theta Mail")) == [
         ("Web hosting", "Web hosting"),
         ("Email", "Email"),
@@ -733,7 +730,7 @@ def _sortable(kind: str, t0):
 def test_reseller_usage_sorts_on_every_column_both_ways(client, login, t0):
     login("marketing")
     _sortable("reseller", t0)
-    url = reverse("reports:reseller-usage")
+    url = reverse("usage:reseller-usage")
     for key, expected in ASCENDING.items():
         for sort, order in ((key, expected), (f"-{key}", expected[::-1])):
             names = listed_names(client.get(url, {"sort": sort}))
@@ -743,7 +740,7 @@ def test_reseller_usage_sorts_on_every_column_both_ways(client, login, t0):
 def test_organization_site_usage_sorts_on_every_column_both_ways(client, login, t0):
     login("marketing")
     _sortable("organization", t0)
-    url = reverse("reports:organization-usage")
+    url = reverse("usage:organization-usage")
     columns = {**ASCENDING, "reseller": ["Bravo", "Charlie", "Echo", "Alpha", "Delta"]}
     for key, expected in columns.items():
         assert listed_names(client.get(url, {"sort": key})) == expected, key
@@ -752,7 +749,7 @@ def test_organization_site_usage_sorts_on_every_column_both_ways(client, login, 
 
 def _pages(per_page: int, **asked) -> tuple[int, list[str]]:
     """Every page of the organization list in turn: the count, and the names listed."""
-    from hostmeter.reports.selectors import organization_usage_list
+    from hostmeter.usage.selectors import organization_usage_list
 
     first, _ = organization_usage_list(page=1, per_page=per_page, **asked)
     names = []
@@ -811,7 +808,7 @@ def test_organizations_by_report_page_across_not_generated_and_the_rest(resource
 
 @pytest.mark.parametrize("sort", ["name", "-domain", "services", "-reseller"])
 def test_organization_pages_in_turn_list_every_row_once_in_order(resources, t0, sort):
-    from hostmeter.reports.selectors import organization_usage_list
+    from hostmeter.usage.selectors import organization_usage_list
 
     update = run_update(t0)
     owners = [None, *(ResellerFactory(domain=f"owner{i}.example") for i in range(3))]
@@ -838,7 +835,7 @@ def test_organization_pages_in_turn_list_every_row_once_in_order(resources, t0, 
 
 def test_sort_headers_say_the_order_and_reverse_it(client, login, world):
     login("marketing")
-    url = reverse("reports:reseller-usage")
+    url = reverse("usage:reseller-usage")
     head = usage_table(client.get(url, {"sort": "domain"})).find("thead")
     domain = [th for th in head.find_all("th") if "Domain" in th.text()][0]
     assert domain.attrs["aria-sort"] == "ascending"
@@ -853,7 +850,7 @@ def test_sort_headers_say_the_order_and_reverse_it(client, login, world):
 
 def test_an_unknown_sort_key_sorts_by_name(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:reseller-usage"), {"sort": "password"})
+    response = client.get(reverse("usage:reseller-usage"), {"sort": "password"})
     assert response.status_code == 200
     assert listed_names(response) == ["Acme Hosting", "Beta Web", "Gamma Net", "Omega Cloud"]
 
@@ -862,7 +859,7 @@ def test_names_sort_alphabetically_whatever_their_case(client, login, t0):
     login("marketing")
     for name in ("Zeta Hosting", "acme web", "Bravo Net"):
         ResellerFactory(name=name)
-    response = client.get(reverse("reports:reseller-usage"), {"sort": "name"})
+    response = client.get(reverse("usage:reseller-usage"), {"sort": "name"})
     assert listed_names(response) == ["acme web", "Bravo Net", "Zeta Hosting"]
 
 
@@ -870,7 +867,7 @@ def test_accented_names_sort_among_the_plain_ones_on_every_engine(client, login,
     login("marketing")
     for name in ("Zeta Hosting", "Ørsted Net", "émile web", "Emma Cloud", "Ärzte Hosting"):
         ResellerFactory(name=name)
-    response = client.get(reverse("reports:reseller-usage"), {"sort": "name"})
+    response = client.get(reverse("usage:reseller-usage"), {"sort": "name"})
     # folded: arzte, emile, emma, orsted, zeta (byte order put Ä, é, Ø after Z)
     assert listed_names(response) == [
         "Ärzte Hosting",
@@ -881,7 +878,7 @@ def test_accented_names_sort_among_the_plain_ones_on_every_engine(client, login,
     ]
     org = OrganizationFactory(name="Zoë Bakery", reseller=Reseller.objects.get(name="Ørsted Net"))
     OrganizationFactory(name="Anna Books", reseller=Reseller.objects.get(name="Zeta Hosting"))
-    url = reverse("reports:organization-usage")
+    url = reverse("usage:organization-usage")
     assert listed_names(client.get(url, {"sort": "reseller"})) == [org.name, "Anna Books"]
 
 
@@ -889,7 +886,7 @@ def test_search_ignores_accents_and_case_of_any_letter(client, login, t0):
     login("marketing")
     for name in ("Café Lumière", "Straße Hosting", "ŁÓDŹ NET", "Plain Web"):
         ResellerFactory(name=name)
-    url = reverse("reports:reseller-usage")
+    url = reverse("usage:reseller-usage")
     for asked, found in [
         ("cafe", ["Café Lumière"]),
         ("CAFÉ LUM", ["Café Lumière"]),
@@ -901,7 +898,7 @@ def test_search_ignores_accents_and_case_of_any_letter(client, login, t0):
     ]:
         assert listed_names(client.get(url, {"q": asked})) == found, asked
     OrganizationFactory(name="Crème Brûlée Shop")
-    url = reverse("reports:organization-usage")
+    url = reverse("usage:organization-usage")
     assert listed_names(client.get(url, {"q": "creme brulee"})) == ["Crème Brûlée Shop"]
 
 
@@ -910,7 +907,7 @@ def test_search_ignores_accents_and_case_of_any_letter(client, login, t0):
 
 def test_search_by_name_or_domain(client, login, world):
     login("marketing")
-    url = reverse("reports:reseller-usage")
+    url = reverse("usage:reseller-usage")
     assert listed_names(client.get(url, {"q": "acme"})) == ["Acme Hosting"]
     assert listed_names(client.get(url, {"q": "OMEGA.EX"})) == ["Omega Cloud"]
     assert listed_names(client.get(url, {"q": "  web "})) == ["Beta Web"]
@@ -925,7 +922,7 @@ def test_search_by_name_or_domain(client, login, world):
     assert "No reseller matches “zzz”" in usage_table(nothing).text()
     assert html(nothing).find("input", id="q").attrs["value"] == "zzz"
 
-    url = reverse("reports:organization-usage")
+    url = reverse("usage:organization-usage")
     assert listed_names(client.get(url, {"q": "shop"})) == ["Zeta Shop"]
     assert listed_names(client.get(url, {"q": "direct.example"})) == ["Direct Site"]
 
@@ -933,17 +930,17 @@ def test_search_by_name_or_domain(client, login, world):
 def test_search_treats_wildcards_as_text(client, login, world):
     login("marketing")
     ResellerFactory(name="100% Uptime", domain="uptime.example")
-    url = reverse("reports:reseller-usage")
+    url = reverse("usage:reseller-usage")
     assert listed_names(client.get(url, {"q": "%"})) == ["100% Uptime"]
     assert listed_names(client.get(url, {"q": "_"})) == []
 
 
 def test_a_nul_character_in_the_search_is_harmless(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:reseller-usage"), {"q": "acme\x00"})
+    response = client.get(reverse("usage:reseller-usage"), {"q": "acme\x00"})
     assert response.status_code == 200
     assert listed_names(response) == ["Acme Hosting"]  # the NUL is dropped
-    response = client.get(reverse("reports:organization-usage"), {"reseller": "acme\x00"})
+    response = client.get(reverse("usage:organization-usage"), {"reseller": "acme\x00"})
     assert response.status_code == 200
 
 
@@ -957,7 +954,7 @@ def _many_resellers(count: int) -> None:
 def test_pagination(client, login, db):
     login("marketing")
     _many_resellers(30)
-    url = reverse("reports:reseller-usage")
+    url = reverse("usage:reseller-usage")
     first = client.get(url)
     assert listed_names(first) == [f"Reseller {i:03}" for i in range(25)]
     assert "Page 1 of 2" in html(first).find(cls="pager").text()
@@ -979,7 +976,7 @@ def test_pagination(client, login, db):
 
 def test_organizations_filtered_by_reseller_include_sub_resellers(client, login, world):
     login("marketing")
-    url = reverse("reports:organization-usage")
+    url = reverse("usage:organization-usage")
     acmes = ["Eta Blog", "Theta Mail", "Zeta Shop"]
     by_id = client.get(url, {"reseller": world.acme.pk})
     assert listed_names(by_id) == acmes
@@ -1001,7 +998,7 @@ def test_an_unknown_reseller_filter_warns_and_shows_every_organization(
     client, login, world, unknown
 ):
     login("marketing")
-    response = client.get(reverse("reports:organization-usage"), {"reseller": unknown})
+    response = client.get(reverse("usage:organization-usage"), {"reseller": unknown})
     assert response.status_code == 200
     assert any(unknown in m and "every organization" in m for m in messages_of(response))
     assert len(listed_names(response)) == 5
@@ -1009,14 +1006,14 @@ def test_an_unknown_reseller_filter_warns_and_shows_every_organization(
 
 def test_a_reseller_filter_of_odd_digits_warns_instead_of_failing(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:organization-usage"), {"reseller": "²"})
+    response = client.get(reverse("usage:organization-usage"), {"reseller": "²"})
     assert response.status_code == 200
     assert len(listed_names(response)) == 5
 
 
 def test_a_huge_reseller_id_warns_instead_of_failing(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:organization-usage"), {"reseller": "9" * 30})
+    response = client.get(reverse("usage:organization-usage"), {"reseller": "9" * 30})
     assert response.status_code == 200
     assert len(listed_names(response)) == 5
 
@@ -1035,7 +1032,7 @@ OFF = {"overview": False, "generate csv report": False, "export csv report": Fal
 
 def test_action_bar_enabling_rules_for_resellers(client, login, world, t0):
     login("marketing")
-    name, acme, beta = "reports:reseller-action-bar", world.acme.pk, world.beta.pk
+    name, acme, beta = "usage:reseller-action-bar", world.acme.pk, world.beta.pk
     assert _bar(client, name, []) == OFF
     assert _bar(client, name, [acme]) == {
         "overview": True,
@@ -1074,7 +1071,7 @@ def test_action_bar_enabling_rules_for_resellers(client, login, world, t0):
 
 def test_action_bar_enabling_rules_for_organizations(client, login, world):
     login("operations")
-    name, zeta, eta = "reports:organization-action-bar", world.zeta.pk, world.eta.pk
+    name, zeta, eta = "usage:organization-action-bar", world.zeta.pk, world.eta.pk
     assert _bar(client, name, []) == OFF
     assert _bar(client, name, [zeta])["overview"] is True
     Report.objects.create(kind="organization", organization=world.zeta, update=world.update)
@@ -1091,13 +1088,13 @@ def test_action_bar_enabling_rules_for_organizations(client, login, world):
 def test_without_a_usage_update_nothing_can_be_generated(client, login, db):
     login("marketing")
     reseller = ResellerFactory()
-    assert _bar(client, "reports:reseller-action-bar", [reseller.pk]) == {
+    assert _bar(client, "usage:reseller-action-bar", [reseller.pk]) == {
         "overview": True,
         "generate csv report": False,
         "export csv report": False,
     }
     response = client.post(
-        reverse("reports:reseller-actions"), {"action": "generate", "selected": reseller.pk}
+        reverse("usage:reseller-actions"), {"action": "generate", "selected": reseller.pk}
     )
     assert response.status_code == 303
     assert not Report.objects.exists()
@@ -1105,7 +1102,7 @@ def test_without_a_usage_update_nothing_can_be_generated(client, login, db):
 
 def test_the_list_page_shows_the_bar_for_the_selection_it_was_given(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:reseller-usage"), {"selected": world.acme.pk})
+    response = client.get(reverse("usage:reseller-usage"), {"selected": world.acme.pk})
     assert action_bar(response)["overview"] is True
     box = row_of(response, "Acme Hosting").find("input", type="checkbox")
     assert "checked" in box.attrs
@@ -1115,7 +1112,7 @@ def test_the_list_page_shows_the_bar_for_the_selection_it_was_given(client, logi
 def test_garbage_selections_are_ignored(client, login, world):
     login("marketing")
     response = client.get(
-        reverse("reports:reseller-action-bar"), {"selected": ["x", "", str(world.acme.pk)]}
+        reverse("usage:reseller-action-bar"), {"selected": ["x", "", str(world.acme.pk)]}
     )
     assert action_bar(response)["overview"] is True
 
@@ -1123,12 +1120,12 @@ def test_garbage_selections_are_ignored(client, login, world):
 def test_an_impossible_selected_id_is_ignored(client, login, world):
     login("marketing")
     huge = "9" * 25
-    response = client.get(reverse("reports:reseller-action-bar"), {"selected": huge})
+    response = client.get(reverse("usage:reseller-action-bar"), {"selected": huge})
     assert response.status_code == 200
     assert action_bar(response)["export csv report"] is False
-    assert client.get(reverse("reports:reseller-usage"), {"selected": huge}).status_code == 200
+    assert client.get(reverse("usage:reseller-usage"), {"selected": huge}).status_code == 200
     response = client.post(
-        reverse("reports:reseller-actions"), {"action": "generate", "selected": huge}
+        reverse("usage:reseller-actions"), {"action": "generate", "selected": huge}
     )
     assert response.status_code == 303
     assert not Report.objects.exists()
@@ -1139,10 +1136,10 @@ def test_an_impossible_selected_id_is_ignored(client, login, world):
 
 def test_overview_with_exactly_one_selected_opens_it(client, login, world):
     login("marketing")
-    url = reverse("reports:reseller-actions")
+    url = reverse("usage:reseller-actions")
     response = client.post(url, {"action": "overview", "selected": [world.beta.pk]})
     assert response.status_code == 303
-    assert response.url == reverse("reports:reseller-overview", args=[world.beta.pk])
+    assert response.url == reverse("usage:reseller-overview", args=[world.beta.pk])
     assert client.get(response.url).status_code == 200
 
 
@@ -1152,10 +1149,10 @@ def test_overview_with_other_than_one_selected_explains_and_goes_back(client, lo
     before = table_counts()
     selected = [world.acme.pk, world.beta.pk][:count]
     response = client.post(
-        reverse("reports:reseller-actions"), {"action": "overview", "selected": selected}
+        reverse("usage:reseller-actions"), {"action": "overview", "selected": selected}
     )
     assert response.status_code == 303
-    assert urlsplit(response.url).path == reverse("reports:reseller-usage")
+    assert urlsplit(response.url).path == reverse("usage:reseller-usage")
     page = client.get(response.url)
     assert "Select exactly one reseller for overview." in messages_of(page)
     assert table_counts() == before
@@ -1164,7 +1161,7 @@ def test_overview_with_other_than_one_selected_explains_and_goes_back(client, lo
 def test_generate_queues_a_report_per_selected_reseller(client, login, world):
     user = login("marketing")
     response = client.post(
-        reverse("reports:reseller-actions"),
+        reverse("usage:reseller-actions"),
         {"action": "generate", "selected": [world.acme.pk, world.omega.pk]},
     )
     assert response.status_code == 303
@@ -1174,20 +1171,20 @@ def test_generate_queues_a_report_per_selected_reseller(client, login, world):
         (world.omega.pk, "queued", user.pk),
     }
     back = urlsplit(response.url)
-    assert back.path == reverse("reports:reseller-usage")
+    assert back.path == reverse("usage:reseller-usage")
     assert sorted(parse_qs(back.query)["selected"]) == sorted(
         [str(world.acme.pk), str(world.omega.pk)]
     )
     # asking again while queued starts nothing new
     client.post(
-        reverse("reports:reseller-actions"), {"action": "generate", "selected": [world.acme.pk]}
+        reverse("usage:reseller-actions"), {"action": "generate", "selected": [world.acme.pk]}
     )
     assert reports.count() == 2
 
 
 def test_generate_with_nothing_selected_explains(client, login, world):
     login("marketing")
-    response = client.post(reverse("reports:reseller-actions"), {"action": "generate"})
+    response = client.post(reverse("usage:reseller-actions"), {"action": "generate"})
     assert response.status_code == 303
     assert "Select one or more resellers first." in messages_of(client.get(response.url))
     assert not Report.objects.exists()
@@ -1200,7 +1197,7 @@ def test_export_needs_every_selected_report_ready(client, login, world):
         kind="reseller", reseller=world.beta, update=world.update, status="failed"
     )
     response = client.post(
-        reverse("reports:reseller-actions"),
+        reverse("usage:reseller-actions"),
         {"action": "export", "selected": [world.acme.pk, world.beta.pk]},
     )
     assert response.status_code == 303
@@ -1220,7 +1217,7 @@ def test_export_needs_every_selected_report_ready(client, login, world):
 def test_export_of_never_generated_report_explains(client, login, world):
     login("marketing")
     response = client.post(
-        reverse("reports:organization-actions"), {"action": "export", "selected": world.zeta.pk}
+        reverse("usage:organization-actions"), {"action": "export", "selected": world.zeta.pk}
     )
     assert response.status_code == 303
     assert "0 of 1" in " ".join(messages_of(client.get(response.url)))
@@ -1246,7 +1243,7 @@ def test_export_downloads_the_ready_report(client, login, world, settings, tmp_p
     user = login("marketing")
     _ready_report(world.acme, world.update, b"Usage as of,Organization\r\n")
     response = client.post(
-        reverse("reports:reseller-actions"), {"action": "export", "selected": world.acme.pk}
+        reverse("usage:reseller-actions"), {"action": "export", "selected": world.acme.pk}
     )
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
@@ -1261,7 +1258,7 @@ def test_export_of_several_ready_reports_is_one_zip(client, login, world, settin
     _ready_report(world.zeta, world.update, b"zeta\r\n")
     _ready_report(world.eta, world.update, b"eta\r\n")
     response = client.post(
-        reverse("reports:organization-actions"),
+        reverse("usage:organization-actions"),
         {"action": "export", "selected": [world.zeta.pk, world.eta.pk]},
     )
     assert response.status_code == 200
@@ -1273,7 +1270,7 @@ def test_export_of_several_ready_reports_is_one_zip(client, login, world, settin
 
 def test_an_unknown_action_explains(client, login, world):
     login("marketing")
-    response = client.post(reverse("reports:reseller-actions"), {"action": "delete"})
+    response = client.post(reverse("usage:reseller-actions"), {"action": "delete"})
     assert response.status_code == 303
     assert "Choose an action from the action bar." in messages_of(client.get(response.url))
 
@@ -1283,7 +1280,7 @@ def test_an_unknown_action_explains(client, login, world):
 
 def test_reseller_overview_shows_counts_services_and_five_figures(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:reseller-overview", args=[world.acme.pk]))
+    response = client.get(reverse("usage:reseller-overview", args=[world.acme.pk]))
     assert response.status_code == 200
     found = facts(response)
     assert found["Sub-resellers"] == "1 added directly, 2 in all"
@@ -1320,7 +1317,7 @@ def test_reseller_overview_shows_counts_services_and_five_figures(client, login,
 
 def test_sub_reseller_overview(client, login, world):
     login("operations")
-    response = client.get(reverse("reports:reseller-overview", args=[world.beta.pk]))
+    response = client.get(reverse("usage:reseller-overview", args=[world.beta.pk]))
     found = facts(response)
     assert found["Added by"] == "Acme Hosting (sub-reseller)"
     assert found["Sub-resellers"] == "1 added directly, 1 in all"
@@ -1338,13 +1335,13 @@ def test_usage_beyond_the_limit_is_flagged_as_over_limit(client, login, world, r
     login("marketing")
     store_sample(world.zeta, resources["disk_space"], t0 + timedelta(hours=1), "120")
     run_update(t0 + timedelta(hours=2))
-    response = client.get(reverse("reports:organization-overview", args=[world.zeta.pk]))
+    response = client.get(reverse("usage:organization-overview", args=[world.zeta.pk]))
     assert figure_rows(response)["Disk space"] == ["100 MB", "120 MB", "120.0 % over limit"]
 
 
 def test_organization_overview_shows_limit_used_and_usage(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:organization-overview", args=[world.zeta.pk]))
+    response = client.get(reverse("usage:organization-overview", args=[world.zeta.pk]))
     assert response.status_code == 200
     page = html(response)
     head = cells(page.find("table", cls="figures").find("thead").find("tr"))
@@ -1360,7 +1357,7 @@ def test_organization_overview_shows_limit_used_and_usage(client, login, world):
     services = [n for n in page.find_all("dd") if n.find("img")][0]
     assert service_icons(services) == [("Web hosting", "Web hosting")]
 
-    direct = client.get(reverse("reports:organization-overview", args=[world.direct.pk]))
+    direct = client.get(reverse("usage:organization-overview", args=[world.direct.pk]))
     assert facts(direct)["Added by"] == "the provider (direct)"
     assert figure_rows(direct)["Disk space"] == ["–", "10 MB", "–"]
 
@@ -1372,19 +1369,19 @@ def test_usage_percent_rounds_half_up_as_in_the_report_files(client, login, reso
     limit_set(resource=disk, limit=Decimal(16), organization=org)
     store_sample(org, disk, t0 - timedelta(hours=1), "1")  # 1 of 16 MB: 6.25 %
     run_update(t0)
-    response = client.get(reverse("reports:organization-overview", args=[org.pk]))
+    response = client.get(reverse("usage:organization-overview", args=[org.pk]))
     assert figure_rows(response)["Disk space"] == ["16 MB", "1 MB", "6.3 %"]
 
 
 def test_overview_of_an_unknown_subject_is_not_found(client, login, world):
     login("marketing")
-    assert client.get(reverse("reports:reseller-overview", args=[987654])).status_code == 404
-    assert client.get(reverse("reports:organization-overview", args=[987654])).status_code == 404
+    assert client.get(reverse("usage:reseller-overview", args=[987654])).status_code == 404
+    assert client.get(reverse("usage:organization-overview", args=[987654])).status_code == 404
 
 
 def test_summary_shows_counts_figures_and_top_resellers(client, login, world):
     login("marketing")
-    response = client.get(reverse("reports:summary"))
+    response = client.get(reverse("usage:summary"))
     stats = [n.text() for n in html(response).find_all(cls="stat")]
     assert stats == [
         "3 services subscribed (6 subscriptions)",
@@ -1419,7 +1416,7 @@ def test_top_resellers_are_the_five_largest_per_resource(client, login, resource
 
     cards = {
         card.find("h3").text(): [li.text() for li in card.find_all("li")]
-        for card in html(client.get(reverse("reports:summary"))).find_all("div", cls="card")
+        for card in html(client.get(reverse("usage:summary"))).find_all("div", cls="card")
         if card.find("h3")
     }
     # largest first, equal usage in the order the resellers were added; none unused
@@ -1438,10 +1435,10 @@ def test_top_resellers_are_the_five_largest_per_resource(client, login, resource
 
 def test_update_now_queues_one_update_and_refuses_a_second(client, login, world):
     user = login("systems")
-    summary = html(client.get(reverse("reports:summary")))
+    summary = html(client.get(reverse("usage:summary")))
     assert [b for b in summary.find_all("button") if b.text() == "update now"][0].disabled is False
 
-    response = client.post(reverse("reports:update-run"))
+    response = client.post(reverse("metering:update-run"))
     assert response.status_code == 302
     queued = UsageUpdate.objects.exclude(pk=world.update.pk).get()
     assert (queued.status, queued.trigger, queued.requested_by_id) == ("queued", "manual", user.pk)
@@ -1452,7 +1449,7 @@ def test_update_now_queues_one_update_and_refuses_a_second(client, login, world)
     assert button.disabled
 
     before = table_counts()
-    response = client.post(reverse("reports:update-run"))
+    response = client.post(reverse("metering:update-run"))
     assert response.status_code == 302
     page = client.get(response.url)
     assert any("already queued" in m for m in messages_of(page))
@@ -1463,14 +1460,14 @@ def test_update_now_queues_one_update_and_refuses_a_second(client, login, world)
     # nor while it runs
     queued.status = "running"
     queued.save()
-    response = client.post(reverse("reports:update-run"))
+    response = client.post(reverse("metering:update-run"))
     assert any("already running" in m for m in messages_of(client.get(response.url)))
     assert table_counts() == before
 
 
 def test_only_systems_see_update_now(client, login, world):
     login("operations")
-    summary = html(client.get(reverse("reports:summary")))
+    summary = html(client.get(reverse("usage:summary")))
     assert not [b for b in summary.find_all("button") if b.text() == "update now"]
 
 
@@ -1479,7 +1476,7 @@ def test_only_systems_see_update_now(client, login, world):
 
 def test_schedule_page_shows_the_schedule_in_words_and_the_next_five_runs(client, login, db):
     login("systems")
-    response = client.get(reverse("reports:usage-schedule"))
+    response = client.get(reverse("metering:usage-schedule"))
     page = html(response)
     assert page.find("input", name="usage_schedule").attrs["value"] == "0 2 * * *"
     assert "At 02:00" in page.text()
@@ -1490,7 +1487,7 @@ def test_schedule_page_shows_the_schedule_in_words_and_the_next_five_runs(client
 def test_a_valid_schedule_is_saved_and_shown_in_words(client, login, db):
     login("systems")
     response = client.post(
-        reverse("reports:usage-schedule"),
+        reverse("metering:usage-schedule"),
         {"usage_schedule": "30 3 * * 1", "time_zone": "Europe/Berlin"},
     )
     assert response.status_code == 302
@@ -1522,7 +1519,7 @@ def test_a_valid_schedule_is_saved_and_shown_in_words(client, login, db):
 def test_an_invalid_schedule_is_refused_and_nothing_changes(client, login, db, data, field, error):
     login("systems")
     before = table_counts()
-    response = client.post(reverse("reports:usage-schedule"), data)
+    response = client.post(reverse("metering:usage-schedule"), data)
     assert response.status_code == 400
     page = html(response)
     box = page.find("input", name=field) or page.find("select", name=field)
@@ -1538,11 +1535,11 @@ def test_an_invalid_schedule_is_refused_and_nothing_changes(client, login, db, d
 def test_a_schedule_that_never_runs_is_refused(client, login, db):
     login("systems")
     response = client.post(
-        reverse("reports:usage-schedule"), {"usage_schedule": "0 2 30 2 *", "time_zone": "UTC"}
+        reverse("metering:usage-schedule"), {"usage_schedule": "0 2 30 2 *", "time_zone": "UTC"}
     )
     assert response.status_code == 400
     assert Provider.get().usage_schedule == "0 2 * * *"
-    assert client.get(reverse("reports:summary")).status_code == 200
+    assert client.get(reverse("usage:summary")).status_code == 200
 
 
 # ---------------------------------------------------------------- a fresh database
@@ -1551,35 +1548,35 @@ def test_a_schedule_that_never_runs_is_refused(client, login, db):
 def test_every_page_renders_before_the_first_usage_update(client, login, db):
     login("systems")
     for url in [
-        reverse("reports:summary"),
-        reverse("reports:reseller-usage"),
-        reverse("reports:organization-usage"),
+        reverse("usage:summary"),
+        reverse("usage:reseller-usage"),
+        reverse("usage:organization-usage"),
         reverse("reports:export-reports"),
-        reverse("reports:update-status"),
-        reverse("reports:usage-schedule"),
-        reverse("reports:reseller-action-bar"),
-        reverse("reports:organization-action-bar"),
+        reverse("metering:update-status"),
+        reverse("metering:usage-schedule"),
+        reverse("usage:reseller-action-bar"),
+        reverse("usage:organization-action-bar"),
     ]:
         response = client.get(url)
         assert response.status_code == 200, url
-    summary = client.get(reverse("reports:summary"))
+    summary = client.get(reverse("usage:summary"))
     assert "Usage last updated: never" in status_line(summary).text()
     assert "No usage figures yet" in summary.content.decode()
-    assert "No resellers yet." in usage_table(client.get(reverse("reports:reseller-usage"))).text()
+    assert "No resellers yet." in usage_table(client.get(reverse("usage:reseller-usage"))).text()
 
     reseller = ResellerFactory(name="First Reseller", services=["web"])
     org = OrganizationFactory(name="First Site", reseller=reseller)
-    listed = client.get(reverse("reports:reseller-usage"))
+    listed = client.get(reverse("usage:reseller-usage"))
     assert cells(row_of(listed, "First Reseller"))[4] == "Not generated"
     for url in (
-        reverse("reports:reseller-overview", args=[reseller.pk]),
-        reverse("reports:organization-overview", args=[org.pk]),
+        reverse("usage:reseller-overview", args=[reseller.pk]),
+        reverse("usage:organization-overview", args=[org.pk]),
     ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "No usage update yet." in response.content.decode()
         assert "No usage figures yet" in response.content.decode()
-    assert listed_names(client.get(reverse("reports:organization-usage"))) == ["First Site"]
+    assert listed_names(client.get(reverse("usage:organization-usage"))) == ["First Site"]
 
 
 # ---------------------------------------------------------------- SQL queries per page
@@ -1647,16 +1644,16 @@ def test_queries_per_page_do_not_grow_with_the_rows(
         kind="organization", organization=world.zeta, update=world.update, status="ready"
     )
     urls = [
-        reverse("reports:reseller-usage"),
-        reverse("reports:reseller-usage") + "?sort=services&q=e",
-        reverse("reports:reseller-usage") + "?sort=-status",
-        reverse("reports:organization-usage"),
-        reverse("reports:organization-usage") + f"?reseller={world.acme.pk}&sort=reseller",
-        reverse("reports:organization-usage") + "?sort=status",
-        reverse("reports:organization-usage") + "?sort=-updated&q=e",
-        reverse("reports:summary"),
-        reverse("reports:reseller-overview", args=[world.acme.pk]),
-        reverse("reports:organization-overview", args=[world.zeta.pk]),
+        reverse("usage:reseller-usage"),
+        reverse("usage:reseller-usage") + "?sort=services&q=e",
+        reverse("usage:reseller-usage") + "?sort=-status",
+        reverse("usage:organization-usage"),
+        reverse("usage:organization-usage") + f"?reseller={world.acme.pk}&sort=reseller",
+        reverse("usage:organization-usage") + "?sort=status",
+        reverse("usage:organization-usage") + "?sort=-updated&q=e",
+        reverse("usage:summary"),
+        reverse("usage:reseller-overview", args=[world.acme.pk]),
+        reverse("usage:organization-overview", args=[world.zeta.pk]),
         reverse("reports:export-reports"),
     ]
     small = {url: _queries(client, url, django_assert_max_num_queries) for url in urls}

@@ -143,7 +143,7 @@ def test_an_xlsx_file_and_the_whole_reports(client, world):
 
 def actions(client, *ids, action="export", **extra):
     data = {"action": action, "selected": [str(i) for i in ids], **extra}
-    return client.post(reverse("reports:reseller-actions"), data)
+    return client.post(reverse("usage:reseller-actions"), data)
 
 
 def test_export_one_ready_report_gives_its_csv(client, world):
@@ -189,7 +189,7 @@ def test_export_refuses_when_any_selected_report_is_not_ready(client, world):
         response = actions(client, *selection)
         assert response.status_code == 303
         assert "Content-Disposition" not in response
-        assert response["Location"].startswith(reverse("reports:reseller-usage"))
+        assert response["Location"].startswith(reverse("usage:reseller-usage"))
         (message,) = messages_of(client, response)
         assert "must be generated first and show Ready (1 of 2 are)" in message
     assert downloads() == []
@@ -302,11 +302,11 @@ def test_the_list_shows_a_queued_report_after_generate(client, world, kind):
     subject = world.top if kind == "reseller" else world.orgs[0]
     client.force_login(staff("marketing"))
     response = client.post(
-        reverse(f"reports:{kind}-actions"), {"action": "generate", "selected": [subject.pk]}
+        reverse(f"usage:{kind}-actions"), {"action": "generate", "selected": [subject.pk]}
     )
     assert response.status_code == 303
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert "Queued" in page.content.decode()
-    poll = client.get(reverse(f"reports:{kind}-report-status"), {"ids": [subject.pk]})
+    poll = client.get(reverse(f"usage:{kind}-report-status"), {"ids": [subject.pk]})
     assert poll.status_code == 200

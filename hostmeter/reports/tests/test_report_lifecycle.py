@@ -20,7 +20,7 @@ from hostmeter.housekeeping import housekeeping_run
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.reports import services
 from hostmeter.reports.models import Report
-from hostmeter.reports.selectors import earlier_reports, reseller_usage_list
+from hostmeter.reports.selectors import earlier_reports
 from hostmeter.reports.services import (
     ReportError,
     report_download_response,
@@ -29,6 +29,7 @@ from hostmeter.reports.services import (
     reports_fail_stale,
 )
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
+from hostmeter.usage.selectors import reseller_usage_list
 
 from .reportdata import CUTOFF, build_world, measure, read_csv, run_update, shared_database
 

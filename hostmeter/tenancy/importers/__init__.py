@@ -1,6 +1,6 @@
 """Import the customer base from files: resellers, organizations and limits.
 
-Rows come as (line number, fields) pairs (see hostmeter.metering.readers) and
+Rows come as (line number, fields) pairs (see hostmeter.readers) and
 are upserted by domain: importing the same file again changes nothing. Every
 good row is stored even when others are bad; each row is saved in its own
 savepoint, and a bad one becomes a RowError with a reason naming the column.

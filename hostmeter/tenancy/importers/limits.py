@@ -9,7 +9,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from hostmeter.fields import to_thousandths
-from hostmeter.metering.services import RowError
+from hostmeter.readers import RowError
 
 from ..models import Organization, Reseller, Resource, ResourceLimit
 from ..services import limit_set

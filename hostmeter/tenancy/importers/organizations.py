@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 
-from hostmeter.metering.services import RowError
+from hostmeter.readers import RowError
 
 from ..models import Organization, Reseller, Service
 from ..services import organization_save

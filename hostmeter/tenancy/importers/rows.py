@@ -11,7 +11,7 @@ from typing import TypeVar
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import DatabaseError, transaction
 
-from hostmeter.metering.services import RowError
+from hostmeter.readers import RowError
 
 from ..models import Service
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from hostmeter.metering.models import UsageRow, UsageSample
-from hostmeter.metering.services import usage_update_request, usage_update_run
+from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.tenancy.models import Provider, ResellerLink, ResourceLimit
 from hostmeter.tenancy.services import limit_set, organization_save, reseller_save
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory

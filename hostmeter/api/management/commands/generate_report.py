@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from hostmeter.api import cli
-from hostmeter.metering.services import usage_update_latest
+from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.reports.models import Report
 from hostmeter.reports.services import ReportError, report_generate, report_request
 

@@ -6,9 +6,9 @@ from functools import partial
 from django.core.management.base import BaseCommand, CommandError
 
 from hostmeter.metering.models import UsageSample
-from hostmeter.metering.readers import STDIN, Format, ImportFileError, RowReader, open_rows
-from hostmeter.metering.services import RowError, usage_samples_ingest
+from hostmeter.metering.services.samples import usage_samples_ingest
 from hostmeter.progress import progress_rows
+from hostmeter.readers import STDIN, Format, ImportFileError, RowError, RowReader, open_rows
 
 COLUMNS = ("organization", "resource", "measured_at", "value")
 OPTIONAL = ("source",)

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from hostmeter.housekeeping import housekeeping_run
-from hostmeter.metering.collection import usage_collection_tick
-from hostmeter.metering.services import usage_schedule_tick
+from hostmeter.metering.collectors.runs import usage_collection_tick
+from hostmeter.metering.services.schedule import usage_schedule_tick
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.metering.services import (
+from hostmeter.metering.services.updates import (
     UsageUpdateError,
     usage_update_request,
     usage_update_run,

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hostmeter.metering.readers import Format, ImportFileError, open_rows
 from hostmeter.progress import progress_rows
+from hostmeter.readers import Format, ImportFileError, open_rows
 from hostmeter.tenancy.importers import (
     LIMIT_COLUMNS,
     ORGANIZATION_COLUMNS,

@@ -13,8 +13,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from hostmeter.metering.models import UsageRollup, UsageRow, UsageUpdate
-from hostmeter.metering.services import usage_schedule_next, usage_update_latest
+from hostmeter.paging import PER_PAGE, page_of
 from hostmeter.tenancy.models import (
     Organization,
     Provider,
@@ -24,7 +23,9 @@ from hostmeter.tenancy.models import (
     Service,
 )
 
-from .lists import PER_PAGE, page_of
+from ..models import UsageRollup, UsageRow, UsageUpdate
+from .schedule import usage_schedule_next
+from .updates import usage_update_latest
 
 HISTORY = 60  # updates shown in charts
 

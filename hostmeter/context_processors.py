@@ -3,6 +3,9 @@
 from hostmeter.accounts.levels import Action, LoginLevel, user_can, user_login_level
 from hostmeter.tenancy.models import Provider
 
+# The namespaces whose pages sit under Reports in the top navigation bar.
+REPORTS_SECTION = frozenset({"reports", "usage", "metering"})
+
 
 def navigation(request) -> dict:
     user = getattr(request, "user", None)
@@ -16,7 +19,7 @@ def navigation(request) -> dict:
             "level_label": LoginLevel(level).label if level else "No level",
             "may_admin": user_can(user, Action.USE_ADMIN),
             "may_schedule": user_can(user, Action.MANAGE_SCHEDULE),
-            "section": "reports" if match and match.namespace == "reports" else "",
+            "section": "reports" if match and match.namespace in REPORTS_SECTION else "",
         }
     }
 

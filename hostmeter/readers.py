@@ -14,13 +14,24 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from itertools import chain
 from pathlib import PurePath
 from typing import IO
 
-from .services import RowError
+
+@dataclass(frozen=True)
+class RowError:
+    """A row of an import that was not stored: its line number and why."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"

@@ -7,7 +7,7 @@ from cron_descriptor import Options, get_description
 from django import forms
 from django.utils import timezone
 
-from hostmeter.metering.services import usage_schedule_next
+from hostmeter.metering.selectors.schedule import usage_schedule_next
 from hostmeter.tenancy.models import Provider
 
 # Region/City names and UTC; not the host-dependent "localtime", "Factory" and the like.

@@ -24,11 +24,12 @@ from django.utils import timezone
 
 from hostmeter.tenancy.models import Provider
 
-from .collectors import CollectorBusy
-from .collectors.disk import usage_collect_disk
-from .collectors.weblog import usage_collect_weblog
-from .models import CollectionRun, UsageUpdate
-from .services import usage_schedule_due, usage_schedule_next
+from ..models import CollectionRun, UsageUpdate
+from ..selectors.schedule import usage_schedule_due, usage_schedule_next
+from ..tasks import usage_collect_task
+from . import CollectorBusy
+from .disk import usage_collect_disk
+from .weblog import usage_collect_weblog
 
 log = logging.getLogger(__name__)
 # The web-traffic collector refuses to store what another run (from cron, say) moved
@@ -85,8 +86,6 @@ def usage_collection_tick(*, now: datetime | None = None) -> CollectionRun | Non
     try:
         with transaction.atomic():
             run = CollectionRun.objects.create(due_at=due)
-            from .tasks import usage_collect_task
-
             transaction.on_commit(partial(usage_collect_task.enqueue, run_id=run.pk))
     except IntegrityError:  # another scheduler queued it first
         return None

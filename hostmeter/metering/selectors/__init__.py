@@ -1,0 +1,37 @@
+"""Functions that read usage: which update is shown (updates), when the next is due
+(schedule), and the figures of the summary, the overviews and the API (figures)."""
+
+from .figures import (
+    HISTORY,
+    ResourceFigures,
+    ServiceFigures,
+    UsageStatus,
+    organization_figures,
+    provider_summary,
+    reseller_organizations_usage,
+    reseller_overview,
+    rollup_figures,
+    top_resellers,
+    usage_history,
+    usage_status,
+)
+from .schedule import usage_schedule_due, usage_schedule_next
+from .updates import usage_update_latest
+
+__all__ = [
+    "HISTORY",
+    "ResourceFigures",
+    "ServiceFigures",
+    "UsageStatus",
+    "organization_figures",
+    "provider_summary",
+    "reseller_organizations_usage",
+    "reseller_overview",
+    "rollup_figures",
+    "top_resellers",
+    "usage_history",
+    "usage_schedule_due",
+    "usage_schedule_next",
+    "usage_status",
+    "usage_update_latest",
+]

@@ -1,0 +1,154 @@
+"""Store usage samples: validated rows from files and the API, or collectors' tuples."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hostmeter.fields import to_thousandths
+from hostmeter.readers import RowError
+from hostmeter.tenancy.models import Organization, Resource
+
+from ..models import UsageSample
+
+# Clocks of collectors drift; a sample a little ahead of ours is still believed.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+INGEST_BATCH = 1000
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    stored: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.stored - len(self.errors)
+
+
+def usage_samples_store(samples: Iterable[tuple[int, int, datetime, int, str]]) -> int:
+    """Inserts (organization id, resource id, measured at, value in thousandths,
+    source) tuples that are already valid; returns how many were new.
+
+    One multi-row INSERT … ON CONFLICT DO NOTHING per batch: duplicates of the
+    unique measurement are skipped by the database itself on both engines.
+    """
+    table = connection.ops.quote_name(UsageSample._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    now = adapt(timezone.now())
+    stored = 0
+    iterator = iter(samples)
+    while batch := list(islice(iterator, INGEST_BATCH)):
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+        params = [
+            p
+            for org, res, at, value, source in batch
+            for p in (org, res, adapt(at), value, source, now)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (organization_id, resource_id, measured_at, value, "
+                f"source, created_at) VALUES {values} "
+                "ON CONFLICT (organization_id, resource_id, measured_at, source) DO NOTHING",
+                params,
+            )
+            stored += cursor.rowcount
+    return stored
+
+
+def _parse_measured_at(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"measured_at “{text}” is not an ISO 8601 date and time") from None
+    if when.tzinfo is None:
+        raise ValueError(f"measured_at “{text}” has no UTC offset (add +00:00 or Z)")
+    if when > timezone.now() + FUTURE_TOLERANCE:
+        raise ValueError(f"measured_at “{text}” is in the future")
+    return when
+
+
+MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
+
+
+def _parse_value(text) -> int:
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise ValueError(f"value “{text}” is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"value “{text}” is not a number")
+    if value < 0:
+        raise ValueError(f"value {text} is negative")
+    try:
+        thousandths = to_thousandths(value)
+    except ValueError:
+        raise ValueError(f"value {text} has more than three decimal places") from None
+    if thousandths > MAX_THOUSANDTHS:
+        raise ValueError(f"value {text} is too large to store")
+    return thousandths
+
+
+def usage_samples_ingest(
+    *, rows: Iterable[tuple[int, Mapping[str, object]]], default_source: str
+) -> IngestResult:
+    """Validates and stores usage samples given as (line number, fields) pairs.
+
+    Fields: organization (domain), resource (code), measured_at (ISO 8601 with
+    offset), value, source (optional). Good rows are stored, bad ones reported
+    with their line and reason; a sample already stored is skipped.
+    """
+    result = IngestResult()
+    resources = {r.code: r for r in Resource.objects.all()}
+    iterator = iter(rows)
+    while batch := list(islice(iterator, INGEST_BATCH)):
+        result.received += len(batch)
+        domains = {str(f.get("organization") or "").strip().lower() for _, f in batch}
+        orgs = dict(Organization.objects.filter(domain__in=domains).values_list("domain", "id"))
+        enabled = set(
+            Organization.services.through.objects.filter(
+                organization_id__in=orgs.values()
+            ).values_list("organization_id", "service_id")
+        )
+        good = []
+        for line, fields in batch:
+            try:
+                good.append(_sample_from_fields(fields, orgs, resources, enabled, default_source))
+            except ValueError as exc:
+                result.errors.append(RowError(line, str(exc)))
+        with transaction.atomic():
+            result.stored += usage_samples_store(good)
+    return result
+
+
+def _sample_from_fields(fields, orgs, resources, enabled, default_source):
+    missing = [
+        k
+        for k in ("organization", "resource", "measured_at", "value")
+        if fields.get(k) is None or not str(fields[k]).strip()
+    ]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    if any("\x00" in str(fields.get(k) or "") for k in fields):
+        raise ValueError("contains a NUL character")
+    domain = str(fields["organization"]).strip().lower()
+    if (org_id := orgs.get(domain)) is None:
+        raise ValueError(f"no organization with the domain “{domain}”")
+    code = str(fields["resource"]).strip()
+    if (resource := resources.get(code)) is None:
+        raise ValueError(f"no resource with the code “{code}”")
+    if (org_id, resource.service_id) not in enabled:
+        raise ValueError(f"{domain} does not have the service of “{code}” enabled")
+    source = str(fields.get("source") or default_source).strip()[:100]
+    return (
+        org_id,
+        resource.id,
+        _parse_measured_at(str(fields["measured_at"])),
+        _parse_value(fields["value"]),
+        source,
+    )
