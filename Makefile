@@ -36,6 +36,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/lint-imports --no-cache
 	$(HM) makemigrations --check --dry-run
 
 format: setup
