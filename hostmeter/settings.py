@@ -152,8 +152,13 @@ HOSTMETER = {
     # scheduled usage update, so that their samples fall before its cut-off (0: never;
     # run them from cron instead).
     "COLLECT_LEAD_SECONDS": int(os.environ.get("HOSTMETER_COLLECT_LEAD_SECONDS", "300")),
-    # A usage update still "running" this long after it started lost its worker.
+    # A usage update still queued this long lost its task (and the collectors' runs
+    # their worker).
     "UPDATE_LEASE_SECONDS": int(os.environ.get("HOSTMETER_UPDATE_LEASE_SECONDS", "3600")),
+    # A running usage update whose heartbeat is silent this long lost its worker.
+    "UPDATE_HEARTBEAT_LEASE_SECONDS": int(
+        os.environ.get("HOSTMETER_UPDATE_HEARTBEAT_LEASE_SECONDS", "120")
+    ),
     # A report "generating" without a heartbeat for this long lost its worker.
     "REPORT_LEASE_SECONDS": int(os.environ.get("HOSTMETER_REPORT_LEASE_SECONDS", "60")),
     # How often the scheduler looks at the schedule.

@@ -79,6 +79,12 @@ class UsageUpdate(models.Model):
     )
     created_at = models.DateTimeField("queued at", auto_now_add=True)
     started_at = models.DateTimeField("started at", null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        "last sign of life",
+        null=True,
+        blank=True,
+        help_text="Written while the update runs; a silent one lost its worker.",
+    )
     finished_at = models.DateTimeField("finished at", null=True, blank=True)
     organizations_count = models.PositiveIntegerField("organizations", default=0)
     resellers_count = models.PositiveIntegerField("resellers", default=0)

@@ -9,6 +9,7 @@ class ReportsConfig(AppConfig):
     def ready(self):
         from hostmeter.housekeeping import housekeeping_register
 
-        from .services import reports_fail_stale
+        from .services import report_scratch_sweep, reports_fail_stale
 
         housekeeping_register("reports_failed", reports_fail_stale)
+        housekeeping_register("report_scratch_removed", report_scratch_sweep)

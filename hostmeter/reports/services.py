@@ -2,8 +2,8 @@
 
 import logging
 import os
+import shutil
 import tempfile
-import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import FileResponse
 from django.utils import timezone
 
+from hostmeter.heartbeat import Heartbeat
 from hostmeter.jit import without_jit
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.tenancy.models import Organization, Provider, Reseller
@@ -29,11 +30,34 @@ from .writers import HashingWriter, write_csv, write_xlsx
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
+# A file in the scratch folder that belongs to no run is removed after a day.
+STRAY_SECONDS = 24 * 3600
 QUEUE_PATIENCE = timedelta(minutes=10)
+
+
+MISSING_FILE = "Its file is missing from storage; generate the report again."
 
 
 class ReportError(Exception):
     """A report cannot be requested or handed out as asked."""
+
+
+class ReportFileMissing(ReportError):
+    """Ready reports whose files are gone from storage; they are now marked Failed."""
+
+    def __init__(self, reports: list[Report]):
+        names = ", ".join(_subject_label(r) for r in reports)
+        super().__init__(
+            f"The file of {names} is missing from storage. The report is now marked "
+            "Failed: generate it again."
+        )
+        self.reports = reports
+
+
+def _subject_label(report: Report) -> str:
+    holder = report.reseller or report.organization
+    label = f"the {report.get_kind_display().lower()} report"
+    return f"{label} of {holder.domain}" if holder else label
 
 
 # ---------------------------------------------------------------- requests
@@ -164,26 +188,16 @@ def _file_name(report: Report) -> str:
     return f"hostmeter-{subject}-{when}.{report.format}"
 
 
-class _Heartbeat(threading.Thread):
-    """Writes progress and a sign of life from its own database connection, so the
-    report's lease stays fresh while the main thread streams rows."""
+class _Progress:
+    """The rows written so far, and the beat that records them with a sign of life."""
 
-    def __init__(self, report_id: int, total: int, claim):
-        super().__init__(daemon=True, name=f"report-{report_id}-heartbeat")
-        self.report_id, self.total, self.rows, self.claim = report_id, max(total, 1), 0, claim
-        self.stopped = threading.Event()
+    def __init__(self, mine, total: int):
+        self.mine, self.total, self.rows = mine, max(total, 1), 0
 
-    def run(self):
-        try:
-            while not self.stopped.wait(HEARTBEAT_SECONDS):
-                self.beat()
-        finally:
-            connection.close()
-
-    def beat(self):
-        Report.objects.filter(
-            pk=self.report_id, status=Report.Status.GENERATING, started_at=self.claim
-        ).update(heartbeat_at=timezone.now(), progress=min(99, self.rows * 100 // self.total))
+    def beat(self) -> None:
+        self.mine.update(
+            heartbeat_at=timezone.now(), progress=min(99, self.rows * 100 // self.total)
+        )
 
 
 class _StoredTempFile(File):
@@ -206,9 +220,10 @@ def report_generate(*, report_id: int) -> Report:
     if not claimed:
         return report  # generated, failed or taken by another worker meanwhile
     mine = Report.objects.filter(pk=report.pk, status=Report.Status.GENERATING, started_at=claim)
-    tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix=f"report-{report.pk}-", suffix=".part", dir=tmp_dir)
+    # the file under a temporary name, and a folder for the XLSX writer's own scratch
+    run_dir = _scratch() / _run_dir_name(report.pk, claim)
+    run_dir.mkdir(parents=True)
+    fd, tmp_path = tempfile.mkstemp(prefix=f"report-{report.pk}-", suffix=".part", dir=_scratch())
     heartbeat = None
     try:
         query = report_query(report=report)
@@ -220,11 +235,14 @@ def report_generate(*, report_id: int) -> Report:
             with connection.cursor() as cursor:
                 cursor.execute(query.count_sql, query.params)
                 total = cursor.fetchone()[0]
-            heartbeat = _Heartbeat(report.pk, total, claim)
+            counted = _Progress(mine, total)
+            heartbeat = Heartbeat(
+                counted.beat, every=HEARTBEAT_SECONDS, name=f"report-{report.pk}-heartbeat"
+            )
             heartbeat.start()
-            progress = partial(setattr, heartbeat, "rows")
+            progress = partial(setattr, counted, "rows")
             if report.format == Report.Format.XLSX:
-                rows = write_xlsx(query, tmp_path, progress=progress)
+                rows = write_xlsx(query, tmp_path, scratch=run_dir, progress=progress)
             else:
                 out = HashingWriter(raw)
                 rows = write_csv(
@@ -271,10 +289,23 @@ def report_generate(*, report_id: int) -> Report:
     finally:
         if heartbeat is not None:
             heartbeat.stopped.set()
+        shutil.rmtree(run_dir, ignore_errors=True)
         if os.path.exists(tmp_path):
             os.unlink(tmp_path)
     report.refresh_from_db()
     return report
+
+
+def _scratch() -> Path:
+    """Where generation writes before a file is stored: under the data directory, so
+    customer data never lands in the system's /tmp; housekeeping sweeps it."""
+    return Path(settings.MEDIA_ROOT) / "tmp"
+
+
+def _run_dir_name(report_id: int, claim) -> str:
+    """One folder a generation run, named by its report and claim, so housekeeping knows
+    a crashed run's leftovers from the files of the run under way."""
+    return f"report-{report_id}-{claim.timestamp():.6f}"
 
 
 def _digest(path: str) -> tuple[str, int]:
@@ -321,23 +352,64 @@ def reports_fail_stale(*, now=None) -> int:
             ReportEvent.objects.create(
                 report_id=pk, action=ReportEvent.Action.FAILED, detail="worker stopped"
             )
-    tmp_dir = Path(settings.MEDIA_ROOT) / "tmp"
-    for pk in stale:
-        for part in tmp_dir.glob(f"report-{pk}-*.part"):
-            part.unlink(missing_ok=True)
+    for pk in stale:  # what the dead run had written so far
+        for left in _scratch().glob(f"report-{pk}-*"):
+            _remove(left)
     return len(stale)
+
+
+def report_scratch_sweep(*, now=None) -> int:
+    """Removes what crashed generation runs left in the scratch folder: a run's folder
+    once its report no longer runs with that claim, and stray files past a day old.
+    Returns how many were removed."""
+    now = now or timezone.now()
+    scratch = _scratch()
+    if not scratch.is_dir():
+        return 0
+    running = {
+        _run_dir_name(pk, claim)
+        for pk, claim in Report.objects.filter(status=Report.Status.GENERATING).values_list(
+            "pk", "started_at"
+        )
+        if claim is not None
+    }
+    removed = 0
+    for entry in scratch.iterdir():
+        if entry.is_dir() and entry.name.startswith("report-"):
+            if entry.name in running:
+                continue
+        elif now.timestamp() - entry.stat().st_mtime <= STRAY_SECONDS:
+            continue
+        _remove(entry)
+        removed += 1
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- downloads
 
 
 def report_download_response(*, reports: list[Report], user) -> FileResponse:
-    """Streams one Ready report's file, or several as one ZIP; records who downloaded."""
+    """Streams one Ready report's file, or several as one ZIP; records who downloaded.
+
+    A Ready report whose file is gone from storage (deleted by hand, a lost bucket) is
+    marked Failed, so that it can be generated again, and ReportFileMissing says which.
+    """
     if not reports or any(r.status != Report.Status.READY or not r.file for r in reports):
         raise ReportError("Only reports that are Ready can be downloaded.")
+    missing = [r for r in reports if not default_storage.exists(r.file.name)]
+    if missing:
+        _fail_missing(missing)
+        raise ReportFileMissing(missing)
     if len(reports) == 1:
         report = reports[0]
-        handle = default_storage.open(report.file.name, "rb")  # a missing file fails here
+        handle = default_storage.open(report.file.name, "rb")
         _log_downloads(reports, user)
         return FileResponse(
             handle,
@@ -345,7 +417,8 @@ def report_download_response(*, reports: list[Report], user) -> FileResponse:
             filename=_file_name(report),
             content_type=_content_type(report),
         )
-    spool = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 (FileResponse closes it)
+    _scratch().mkdir(parents=True, exist_ok=True)
+    spool = tempfile.SpooledTemporaryFile(max_size=16 << 20, dir=_scratch())  # noqa: SIM115 (FileResponse closes it)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for report in reports:
             with (
@@ -363,6 +436,17 @@ def report_download_response(*, reports: list[Report], user) -> FileResponse:
         filename=f"hostmeter-reports-{when}.zip",
         content_type="application/zip",
     )
+
+
+def _fail_missing(reports: list[Report]) -> None:
+    for report in reports:
+        if Report.objects.filter(pk=report.pk, status=Report.Status.READY).update(
+            status=Report.Status.FAILED, error=MISSING_FILE
+        ):
+            ReportEvent.objects.create(
+                report=report, action=ReportEvent.Action.FAILED, detail="file missing"
+            )
+        report.status, report.error = Report.Status.FAILED, MISSING_FILE
 
 
 def _log_downloads(reports: list[Report], user) -> None:

@@ -14,7 +14,7 @@ from hostmeter.metering.views import UsagePageMixin
 
 from . import selectors
 from .models import IN_PROGRESS, Report
-from .services import ReportError, report_download_response, report_request
+from .services import ReportError, ReportFileMissing, report_download_response, report_request
 
 
 class ReportsIndexView(LevelRequiredMixin, RedirectView):
@@ -87,7 +87,7 @@ class ReportDownloadView(LevelRequiredMixin, View):
                 {"report": report, "tab": "export"},
                 status=409,
             )
-        return report_download_response(reports=[report], user=request.user)
+        return download_or_gone(request, reports=[report])
 
 
 class AuditLogView(UsagePageMixin, TemplateView):
@@ -101,3 +101,13 @@ class AuditLogView(UsagePageMixin, TemplateView):
         context = self.usage_context()
         context["page_obj"] = selectors.report_events(page=self.request.GET.get("page", 1))
         return context
+
+
+def download_or_gone(request, *, reports: list[Report]):
+    """The reports' file (or ZIP); 410 Gone with the reason when a file left storage."""
+    try:
+        return report_download_response(reports=reports, user=request.user)
+    except ReportFileMissing as exc:
+        return render(
+            request, "reports/file_missing.html", {"message": str(exc), "tab": "export"}, status=410
+        )

@@ -10,6 +10,7 @@ import csv
 import hashlib
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import BinaryIO
 
 from django.db import connection
@@ -108,13 +109,21 @@ def _copy_csv(query: ReportQuery, out: HashingWriter, *, delimiter: str, progres
     return rows
 
 
-def write_xlsx(query: ReportQuery, path: str, *, progress: Progress) -> int:
+def write_xlsx(query: ReportQuery, path: str, *, scratch: Path, progress: Progress) -> int:
     """Writes an XLSX workbook with one sheet to path; numbers as numbers, text as text."""
     import xlsxwriter
 
-    # constant_memory: rows go to temporary files as they are written, not to memory
+    # constant_memory: rows go to temporary files as they are written, not to memory;
+    # those hold customer names, so they go to the run's scratch folder (never the
+    # system's /tmp), where housekeeping finds what a crashed run left
     workbook = xlsxwriter.Workbook(
-        path, {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+        path,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "tmpdir": str(scratch),
+        },
     )
     sheet = workbook.add_worksheet("Usage")
     sheet.freeze_panes(1, 0)  # in constant_memory mode, before any row

@@ -18,7 +18,8 @@ from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.metering.views import UsagePageMixin
 from hostmeter.reports import selectors as report_selectors
 from hostmeter.reports.models import Report
-from hostmeter.reports.services import report_download_response, report_request_many
+from hostmeter.reports.services import report_request_many
+from hostmeter.reports.views import download_or_gone
 from hostmeter.tenancy.models import Organization, Reseller, Resource
 
 from . import selectors
@@ -290,7 +291,7 @@ class ActionsView(LevelRequiredMixin, View):
                 **{f"{report_selectors.HOLDER[self.subject.kind]}__in": selected},
             ).select_related("reseller", "organization", "update")
         )
-        return report_download_response(reports=reports, user=request.user)
+        return download_or_gone(request, reports=reports)
 
 
 def _with_selection(url: str, ids: list[int]) -> str:

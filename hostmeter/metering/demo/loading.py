@@ -26,7 +26,7 @@ from hostmeter.tenancy.services import reseller_links_rebuild
 
 from ..models import UsageSample, UsageUpdate
 from ..services.samples import usage_samples_store
-from ..services.updates import usage_update_request, usage_update_run
+from ..services.updates import usage_update_run_now
 from .plan import (
     _Catalog,
     _catalog,
@@ -183,10 +183,7 @@ def demo_load(
         say(f"Usage updates: one per day at {CUTOFF_AT:%H:%M} {provider.time_zone}")
         step = max(1, days // 5)
         for n, cutoff in enumerate(cutoffs, 1):
-            update = usage_update_request(
-                cutoff=cutoff, trigger=UsageUpdate.Trigger.DEMO, enqueue=False
-            )
-            update = usage_update_run(update_id=update.pk)
+            update = usage_update_run_now(cutoff=cutoff, trigger=UsageUpdate.Trigger.DEMO)
             if update.status != UsageUpdate.Status.SUCCEEDED:
                 raise DemoLoadError(f"The usage update as of {cutoff} failed: {update.error}")
             if n % step == 0 or n == days:

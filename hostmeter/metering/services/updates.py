@@ -6,8 +6,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
+from hostmeter.heartbeat import Heartbeat
 from hostmeter.tenancy.models import Reseller
 from hostmeter.tenancy.services import reseller_links_rebuild
 
@@ -21,6 +25,10 @@ log = logging.getLogger(__name__)
 
 # The lower bound of the first update's counter window: "every sample so far".
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How often a running update writes its heartbeat (more often when the lease is short).
+HEARTBEAT_SECONDS = 10
+# A queued update this young may still have its task on the way (enqueued on commit).
+QUEUE_GRACE = timedelta(minutes=1)
 
 
 class UsageUpdateError(Exception):
@@ -50,6 +58,28 @@ def usage_update_request(
     Idempotent for a cut-off: a completed or queued update is returned as it is;
     a failed one is queued again.
     """
+    update, fresh = _record(cutoff=cutoff, trigger=trigger, requested_by=requested_by)
+    if fresh and enqueue:
+        transaction.on_commit(partial(usage_update_task.enqueue, update_id=update.pk))
+    return update
+
+
+def usage_update_run_now(*, cutoff: datetime, trigger: str) -> UsageUpdate:
+    """Records the update for a cut-off and runs it in this process (the command line,
+    the demo). Refused while another update runs, and then it leaves no record behind:
+    a queued update without a task would block "update now" until housekeeping."""
+    update, fresh = _record(cutoff=cutoff, trigger=trigger, requested_by=None)
+    try:
+        return usage_update_run(update_id=update.pk)
+    except UsageUpdateError:
+        if fresh:
+            _unrecord(update, fresh)
+        raise
+
+
+def _record(*, cutoff: datetime, trigger: str, requested_by) -> tuple[UsageUpdate, str]:
+    """The update for a cut-off and what this call did to it: "created", "requeued" (it
+    had failed) or "" (it was there already, queued, running or completed)."""
     if cutoff.tzinfo is None:
         raise UsageUpdateError("The cut-off needs a time zone.")
     if cutoff > timezone.now() + FUTURE_TOLERANCE:
@@ -65,15 +95,23 @@ def usage_update_request(
         update, created = UsageUpdate.objects.get_or_create(
             cutoff=cutoff, defaults={"trigger": trigger, "requested_by": requested_by}
         )
-        if not created and update.status == UsageUpdate.Status.FAILED:
-            update.status, update.trigger = UsageUpdate.Status.QUEUED, trigger
-            update.requested_by, update.error = requested_by, ""
-            update.save(update_fields=["status", "trigger", "requested_by", "error"])
-        elif not created:
-            return update
-        if enqueue:
-            transaction.on_commit(partial(usage_update_task.enqueue, update_id=update.pk))
-    return update
+        if created:
+            return update, "created"
+        if update.status != UsageUpdate.Status.FAILED:
+            return update, ""
+        update.status, update.trigger = UsageUpdate.Status.QUEUED, trigger
+        update.requested_by, update.error = requested_by, ""
+        update.save(update_fields=["status", "trigger", "requested_by", "error"])
+        return update, "requeued"
+
+
+def _unrecord(update: UsageUpdate, fresh: str) -> None:
+    """Takes back what _record did, if the update is still only queued."""
+    still = UsageUpdate.objects.filter(pk=update.pk, status=UsageUpdate.Status.QUEUED)
+    if fresh == "created":
+        still.delete()
+    else:
+        still.update(status=UsageUpdate.Status.FAILED, error=update.error or "Refused.")
 
 
 def usage_update_start(*, user, cutoff: datetime | None = None) -> UsageUpdate:
@@ -93,35 +131,58 @@ def usage_update_run(*, update_id: int) -> UsageUpdate:
     """Freezes usage as of the update's cut-off: all rows and roll-ups, or nothing.
 
     Returns the update with its final status; a failure is recorded on it and
-    leaves the previous completed update the most recent.
+    leaves the previous completed update the most recent. While it runs, a heartbeat
+    shows it alive; one that falls silent (its worker killed) is failed by housekeeping.
     """
     update = UsageUpdate.objects.get(pk=update_id)
     if update.status == UsageUpdate.Status.SUCCEEDED:
         return update
+    # started_at is this run's claim: a run declared dead cannot complete afterwards
+    claim = timezone.now()
     try:
         with transaction.atomic():
             claimed = UsageUpdate.objects.filter(
                 pk=update.pk, status__in=[UsageUpdate.Status.QUEUED, UsageUpdate.Status.FAILED]
-            ).update(status=UsageUpdate.Status.RUNNING, started_at=timezone.now(), error="")
+            ).update(
+                status=UsageUpdate.Status.RUNNING, started_at=claim, heartbeat_at=claim, error=""
+            )
     except IntegrityError:
         raise UsageUpdateBusy("Another usage update is running.") from None
     if not claimed:
         raise UsageUpdateError(f"The usage update is {update.get_status_display().lower()}.")
+    mine = UsageUpdate.objects.filter(
+        pk=update.pk, status=UsageUpdate.Status.RUNNING, started_at=claim
+    )
+
+    def beat():
+        mine.update(heartbeat_at=timezone.now())
+
     try:
-        with transaction.atomic():
+        heartbeat = Heartbeat(beat, every=_beat_seconds(), name=f"update-{update.pk}-heartbeat")
+        with heartbeat, transaction.atomic():
             counts = _freeze(update)
-            UsageUpdate.objects.filter(pk=update.pk).update(
+            if not mine.update(
                 status=UsageUpdate.Status.SUCCEEDED, finished_at=timezone.now(), **counts
-            )
+            ):
+                raise UsageUpdateError("The update was declared dead while it ran.")
     except Exception as exc:
         log.exception("Usage update %s as of %s failed", update.pk, update.cutoff)
-        UsageUpdate.objects.filter(pk=update.pk).update(
+        mine.update(
             status=UsageUpdate.Status.FAILED,
             finished_at=timezone.now(),
             error=f"{type(exc).__name__}: {exc}"[:2000],
         )
     update.refresh_from_db()
     return update
+
+
+def _silence() -> timedelta:
+    """How long a running update may go without a heartbeat before it counts as dead."""
+    return timedelta(seconds=settings.HOSTMETER["UPDATE_HEARTBEAT_LEASE_SECONDS"])
+
+
+def _beat_seconds() -> float:
+    return min(HEARTBEAT_SECONDS, _silence().total_seconds() / 4)
 
 
 def _freeze(update: UsageUpdate) -> dict[str, object]:
@@ -196,13 +257,37 @@ def _freeze_rows(update: UsageUpdate, bounds: dict[str, object]) -> int:
 
 
 def usage_updates_fail_stale(*, now: datetime | None = None) -> int:
-    """Marks updates whose worker stopped (running past the lease) as failed."""
+    """Fails updates that will never finish: running ones whose heartbeat fell silent
+    (their worker died), and queued ones whose task is gone or that waited past the lease
+    (a queued update blocks "update now" and the scheduler's next one)."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.HOSTMETER["UPDATE_LEASE_SECONDS"])
-    return UsageUpdate.objects.filter(
-        status=UsageUpdate.Status.RUNNING, started_at__lt=now - lease
+    silent = now - _silence()
+    dead = UsageUpdate.objects.filter(
+        Q(heartbeat_at__lt=silent) | Q(heartbeat_at__isnull=True, started_at__lt=silent),
+        status=UsageUpdate.Status.RUNNING,
     ).update(
         status=UsageUpdate.Status.FAILED,
         finished_at=now,
         error="The worker running this update stopped before it finished; run it again.",
     )
+    lease = timedelta(seconds=settings.HOSTMETER["UPDATE_LEASE_SECONDS"])
+    queued = UsageUpdate.objects.filter(
+        status=UsageUpdate.Status.QUEUED, created_at__lt=now - QUEUE_GRACE
+    )
+    waiting = set(
+        DBTaskResult.objects.filter(
+            task_path=usage_update_task.module_path,
+            status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        ).values_list("args_kwargs__kwargs__update_id", flat=True)
+    )
+    lost = [
+        u.pk
+        for u in queued.only("pk", "created_at")
+        if u.pk not in waiting or u.created_at < now - lease
+    ]
+    lost_count = UsageUpdate.objects.filter(pk__in=lost, status=UsageUpdate.Status.QUEUED).update(
+        status=UsageUpdate.Status.FAILED,
+        finished_at=now,
+        error="This update was queued but no worker took it (its task was lost); run it again.",
+    )
+    return dead + lost_count

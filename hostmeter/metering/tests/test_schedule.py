@@ -104,7 +104,8 @@ def test_tick_losing_the_race_queues_nothing(provider, monkeypatch):
 
 
 def test_stale_running_update_is_failed(settings):
-    settings.HOSTMETER = {**settings.HOSTMETER, "UPDATE_LEASE_SECONDS": 60}
+    # silent since it started: no heartbeat at all
+    settings.HOSTMETER = {**settings.HOSTMETER, "UPDATE_HEARTBEAT_LEASE_SECONDS": 60}
     started = datetime(2026, 6, 1, tzinfo=UTC)
     update = UsageUpdate.objects.create(
         cutoff=started, trigger="command", status="running", started_at=started

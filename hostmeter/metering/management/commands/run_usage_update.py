@@ -9,7 +9,7 @@ from hostmeter.metering.models import UsageUpdate
 from hostmeter.metering.services.updates import (
     UsageUpdateError,
     usage_update_request,
-    usage_update_run,
+    usage_update_run_now,
 )
 
 
@@ -34,13 +34,11 @@ class Command(BaseCommand):
     def handle(self, *args, cutoff=None, queue=False, **options):
         when = timezone.now() if cutoff is None else _parse(cutoff)
         try:
-            update = usage_update_request(
-                cutoff=when, trigger=UsageUpdate.Trigger.COMMAND, enqueue=queue
-            )
             if queue:
+                update = usage_update_request(cutoff=when, trigger=UsageUpdate.Trigger.COMMAND)
                 self.stdout.write(f"Queued the usage update as of {update.cutoff.isoformat()}.")
                 return
-            update = usage_update_run(update_id=update.pk)
+            update = usage_update_run_now(cutoff=when, trigger=UsageUpdate.Trigger.COMMAND)
         except UsageUpdateError as exc:
             raise CommandError(str(exc)) from exc
         if update.status != UsageUpdate.Status.SUCCEEDED:
