@@ -102,13 +102,19 @@ ORGANIZATIONS = Subject(
 MAX_ID = 2**63 - 1
 
 
+def _ids(data, name: str) -> list[int]:
+    """The row ids in a query parameter; anything that cannot be a row's id (not a
+    number, past the database's 64 bits) is ignored."""
+    return [
+        int(raw)
+        for raw in data.getlist(name)
+        if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID
+    ]
+
+
 def _selected_ids(data) -> list[int]:
-    """The ids of the selected rows; anything that cannot be a row's id is ignored."""
-    ids = []
-    for raw in data.getlist("selected"):
-        if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID:
-            ids.append(int(raw))
-    return ids[:500]
+    """The ids of the selected rows."""
+    return _ids(data, "selected")[:500]
 
 
 def _text_param(data, name: str) -> str:
@@ -192,7 +198,7 @@ class ReportStatusView(LevelRequiredMixin, View):
     subject: Subject
 
     def get(self, request):
-        ids = [int(i) for i in request.GET.getlist("ids") if i.isascii() and i.isdigit()][:200]
+        ids = _ids(request.GET, "ids")[:200]
         latest = usage_update_latest()
         rows = report_selectors.report_cells(kind=self.subject.kind, ids=ids, update=latest)
         # the action bar comes along: a report that became Ready may enable export

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 
@@ -15,6 +15,9 @@ from hostmeter.tenancy.models import Organization, Resource
 
 from ..models import UsageSample
 
+# No hosting usage was measured before this; a sample dated earlier is a mistake
+# (a clock at its epoch, a typo) and would make every date list span millennia.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 # Clocks of collectors drift; a sample a little ahead of ours is still believed.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 INGEST_BATCH = 1000
@@ -68,6 +71,13 @@ def _parse_measured_at(text: str) -> datetime:
         raise ValueError(f"measured_at “{text}” is not an ISO 8601 date and time") from None
     if when.tzinfo is None:
         raise ValueError(f"measured_at “{text}” has no UTC offset (add +00:00 or Z)")
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # before year 1 or after 9999 once in UTC
+        far = "in the future" if when.year > 1 else f"before {EARLIEST:%Y-%m-%d}"
+        raise ValueError(f"measured_at “{text}” is {far}") from None
+    if when < EARLIEST:
+        raise ValueError(f"measured_at “{text}” is before {EARLIEST:%Y-%m-%d}")
     if when > timezone.now() + FUTURE_TOLERANCE:
         raise ValueError(f"measured_at “{text}” is in the future")
     return when
