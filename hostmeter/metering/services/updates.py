@@ -19,7 +19,7 @@ from .. import sql
 from ..models import UsageRow, UsageUpdate
 from ..selectors.updates import usage_update_latest
 from ..tasks import usage_update_task
-from .samples import FUTURE_TOLERANCE
+from .samples import EARLIEST, FUTURE_TOLERANCE
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,8 @@ def _record(*, cutoff: datetime, trigger: str, requested_by) -> tuple[UsageUpdat
         raise UsageUpdateError("The cut-off needs a time zone.")
     if cutoff > timezone.now() + FUTURE_TOLERANCE:
         raise UsageUpdateError("The cut-off is in the future: its usage is not known yet.")
+    if cutoff < EARLIEST:
+        raise UsageUpdateError(f"The cut-off is before {EARLIEST:%Y-%m-%d}: no usage is that old.")
     cutoff = cutoff.astimezone(UTC).replace(microsecond=0)
     latest = usage_update_latest()
     if latest and cutoff < latest.cutoff:

@@ -36,3 +36,14 @@ def test_the_first_day_of_2000_is_accepted():
     row = {"organization": org.domain, "resource": "disk_space", "value": "1"}
     row["measured_at"] = "2000-01-01T00:00:00Z"
     assert usage_samples_ingest(rows=[(2, row)], default_source="test").stored == 1
+
+
+def test_an_update_cannot_be_asked_for_before_2000():
+    from datetime import UTC, datetime
+
+    from hostmeter.metering.models import UsageUpdate
+    from hostmeter.metering.services.updates import UsageUpdateError, usage_update_request
+
+    with pytest.raises(UsageUpdateError, match="before 2000-01-01"):
+        usage_update_request(cutoff=datetime(1, 1, 2, tzinfo=UTC), trigger="command")
+    assert not UsageUpdate.objects.exists()
