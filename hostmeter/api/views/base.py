@@ -59,8 +59,11 @@ class ApiView(GenericAPIView):
 
 
 class ListView(ListModelMixin, ApiView):
-    """A list in keyset pages, filtered by the view's filterset_class (django-filter): a bad
-    query parameter is a 400 naming it. GET is ListModelMixin's list()."""
+    """A list, a page at a time (follow `next`); a query parameter that cannot be used is a
+    400 naming it."""
+
+    # (That docstring is each list's description in the schema.) GET is ListModelMixin's
+    # list(): the view's queryset, filtered by its filterset_class, in keyset pages.
 
     filter_backends = [DjangoFilterBackend]
 

@@ -126,51 +126,61 @@ class SummaryUsageView(ApiView):
         return Response(self.get_serializer(data).data)
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, DOMAIN])
-class ResellerUsageView(ApiView):
+# A reseller's or an organization's usage in a completed update: the subclass names the
+# subject's queryset and its figures (a comment: a view's docstring is its description).
+class SubjectUsageView(ApiView):
     level_actions = {"GET": VIEW}
-    serializer_class = s.ResellerUsageSerializer
+    subjects = None
 
-    @extend_schema(
+    def usage(self, subject, update: UsageUpdate) -> dict:
+        raise NotImplementedError
+
+    def get(self, request, update, domain):
+        found = update_or_404(update, completed=True)
+        subject = get_object_or_404(self.subjects, domain=domain.lower())
+        data = {"update": _ref(found), **self.usage(subject, found)}
+        return Response(self.get_serializer(data).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
         summary="A reseller's usage in an update (sub-resellers included)",
         responses={200: s.ResellerUsageSerializer, 409: CONFLICT},
     )
-    def get(self, request, update, domain):
-        found = update_or_404(update, completed=True)
-        reseller = get_object_or_404(Reseller, domain=domain.lower())
-        overview = report_selectors.reseller_overview(reseller=reseller, update=found)
-        data = {
-            "update": _ref(found),
-            "reseller": reseller.domain,
-            "name": reseller.name,
+)
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, DOMAIN])
+class ResellerUsageView(SubjectUsageView):
+    serializer_class = s.ResellerUsageSerializer
+    subjects = Reseller.objects.all()
+
+    def usage(self, subject: Reseller, update: UsageUpdate) -> dict:
+        overview = report_selectors.reseller_overview(reseller=subject, update=update)
+        return {
+            "reseller": subject.domain,
+            "name": subject.name,
             "counts": overview["counts"],
             "services": overview["figures"],
         }
-        return Response(self.get_serializer(data).data)
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, DOMAIN])
-class OrganizationUsageView(ApiView):
-    level_actions = {"GET": VIEW}
-    serializer_class = s.OrganizationUsageSerializer
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         summary="An organization's usage in an update",
         responses={200: s.OrganizationUsageSerializer, 409: CONFLICT},
     )
-    def get(self, request, update, domain):
-        found = update_or_404(update, completed=True)
-        orgs = Organization.objects.select_related("reseller")
-        org = get_object_or_404(orgs, domain=domain.lower())
-        figures = report_selectors.organization_figures(update=found, organization=org)
-        data = {
-            "update": _ref(found),
-            "organization": org.domain,
-            "name": org.name,
-            "reseller": org.reseller.domain if org.reseller else None,
-            "services": figures,
+)
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, DOMAIN])
+class OrganizationUsageView(SubjectUsageView):
+    serializer_class = s.OrganizationUsageSerializer
+    subjects = Organization.objects.select_related("reseller")
+
+    def usage(self, subject: Organization, update: UsageUpdate) -> dict:
+        return {
+            "organization": subject.domain,
+            "name": subject.name,
+            "reseller": subject.reseller.domain if subject.reseller else None,
+            "services": report_selectors.organization_figures(update=update, organization=subject),
         }
-        return Response(self.get_serializer(data).data)
 
 
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY])

@@ -29,10 +29,20 @@ class ServiceSerializer(serializers.ModelSerializer):
 # ---------------------------------------------------------------- tenancy
 
 
-class ResellerSerializer(serializers.ModelSerializer):
+# A reseller or an organization: its link (the `detail` route, by domain) and services.
+# (A comment: a serializer's docstring is its description in the schema.)
+class _TenantSerializer(serializers.ModelSerializer):
+    detail = ""
     url = serializers.SerializerMethodField()
-    parent = serializers.SlugRelatedField(slug_field="domain", read_only=True, allow_null=True)
     services = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    def get_url(self, obj) -> str:
+        return absolute_url(self.context.get("request"), self.detail, obj.domain)
+
+
+class ResellerSerializer(_TenantSerializer):
+    detail = "reseller-detail"
+    parent = serializers.SlugRelatedField(slug_field="domain", read_only=True, allow_null=True)
     sub_resellers = serializers.SlugRelatedField(
         source="children",
         slug_field="domain",
@@ -57,19 +67,15 @@ class ResellerSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-    def get_url(self, obj) -> str:
-        return absolute_url(self.context.get("request"), "reseller-detail", obj.domain)
 
-
-class OrganizationSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
+class OrganizationSerializer(_TenantSerializer):
+    detail = "organization-detail"
     reseller = serializers.SlugRelatedField(
         slug_field="domain",
         read_only=True,
         allow_null=True,
         help_text="Its reseller's domain; null: direct.",
     )
-    services = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 
     class Meta:
         model = Organization
@@ -83,9 +89,6 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "is_suspended",
             "created_at",
         ]
-
-    def get_url(self, obj) -> str:
-        return absolute_url(self.context.get("request"), "organization-detail", obj.domain)
 
 
 class _TenancyWrite(serializers.Serializer):
