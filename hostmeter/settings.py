@@ -213,7 +213,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReportKindEnum": "hostmeter.reports.models.Report.Kind",
         "ResourceKindEnum": "hostmeter.tenancy.models.Resource.Kind",
-        "LimitKindEnum": "hostmeter.api.serializers.LIMIT_KINDS",
+        "LimitKindEnum": "hostmeter.tenancy.api.serializers.LIMIT_KINDS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

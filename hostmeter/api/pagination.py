@@ -6,6 +6,7 @@ import binascii
 import json
 
 from django.db.models import Q, QuerySet
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -32,6 +33,43 @@ def keyset_filter(fields: tuple[str, ...], values: list) -> Q:
     return Q(**{f"{names[0]}__{op}e": values[0]}) & after
 
 
+class PageSizeField(serializers.IntegerField):
+    """A whole number as Python's int() reads it, within the field's bounds."""
+
+    def to_internal_value(self, data):
+        try:
+            return int(data)
+        except (TypeError, ValueError):
+            self.fail("invalid")
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """A list's page parameters; `orderings` are the view's (the first is the default)."""
+
+    page_size = PageSizeField(
+        required=False,
+        default=PAGE_SIZE,
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        error_messages=dict.fromkeys(
+            ("invalid", "min_value", "max_value"),
+            f"Give a whole number from 1 to {MAX_PAGE_SIZE}.",
+        ),
+    )
+    ordering = serializers.ChoiceField(choices=[], required=False, allow_blank=True)
+    cursor = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+    def __init__(self, *args, orderings: dict[str, tuple[str, ...]], **kwargs):
+        super().__init__(*args, **kwargs)
+        ordering = self.fields["ordering"]
+        ordering.choices = list(orderings)
+        ordering.error_messages["invalid_choice"] = f"Choose one of: {', '.join(orderings)}."
+        self.default_ordering = next(iter(orderings))
+
+    def validate_ordering(self, value: str) -> str:
+        return value or self.default_ordering
+
+
 class KeysetPagination(BasePagination):
     """Pages of `page_size` rows (default 50, at most 500) with a `next` link.
 
@@ -47,35 +85,19 @@ class KeysetPagination(BasePagination):
     def paginate_queryset(self, queryset: QuerySet, request, view=None):
         self.request = request
         orderings: dict[str, tuple[str, ...]] = view.orderings
-        key = request.query_params.get(self.ordering_query_param) or next(iter(orderings))
-        if key not in orderings:
-            raise ValidationError(
-                {"ordering": [f"Choose one of: {', '.join(orderings)}."]}, code="invalid"
-            )
-        self.fields = orderings[key]
-        self.key = key
-        size = self._page_size(request)
+        # The last value of each parameter, as QueryDict.get() gives it.
+        params = PageQuerySerializer(data=dict(request.query_params.items()), orderings=orderings)
+        params.is_valid(raise_exception=True)
+        self.key = params.validated_data.get("ordering") or next(iter(orderings))
+        self.fields = orderings[self.key]
+        size = params.validated_data["page_size"]
         queryset = queryset.order_by(*self.fields)
-        if raw := request.query_params.get(self.cursor_query_param):
+        if raw := params.validated_data.get("cursor"):
             queryset = queryset.filter(keyset_filter(self.fields, self._decode(raw, queryset)))
         rows = list(queryset[: size + 1])
         self.has_next = len(rows) > size
         self.page = rows[:size]
         return self.page
-
-    def _page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return PAGE_SIZE
-        try:
-            size = int(raw)
-        except ValueError:
-            size = 0
-        if not 1 <= size <= MAX_PAGE_SIZE:
-            raise ValidationError(
-                {"page_size": [f"Give a whole number from 1 to {MAX_PAGE_SIZE}."]}
-            )
-        return size
 
     def _values(self, row) -> list:
         out = []

@@ -1,27 +1,17 @@
-"""Functions that change state for the API and its commands: tokens and copying a report's
-file out. Everything else calls the domain apps' services directly."""
+"""API tokens: create, revoke and check them (the domain apps' endpoints call their own
+services)."""
 
 import hashlib
 import hmac
-import os
 import secrets
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hostmeter.reports.models import Report, ReportEvent
-from hostmeter.reports.services import ReportError
-
 from .models import TOKEN_MARK, ApiToken
-
-# ---------------------------------------------------------------- tokens
 
 
 def _hash(raw: str) -> str:
@@ -93,40 +83,3 @@ def api_token_check(raw: str, *, now: datetime | None = None) -> ApiToken | None
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
-
-
-# ---------------------------------------------------------------- report files
-
-
-def report_file_copy(*, report: Report, destination: str | Path | IO[bytes], user=None) -> int:
-    """Copies a Ready report's file to a path (written whole, then renamed into place) or
-    to an open binary stream; records the download like the pages do. Returns the bytes."""
-    if report.status != Report.Status.READY or not report.file:
-        raise ReportError(
-            f"The report is {report.get_status_display()}; only a Ready report can be exported."
-        )
-    with default_storage.open(report.file.name, "rb") as src:
-        if hasattr(destination, "write"):
-            size = _copy(src, destination)
-        else:
-            path = Path(destination)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    size = _copy(src, out)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-    ReportEvent.objects.create(
-        report=report, action=ReportEvent.Action.DOWNLOADED, user=user, detail="exported"
-    )
-    return size
-
-
-def _copy(src: IO[bytes], dst: IO[bytes]) -> int:
-    size = 0
-    while block := src.read(1 << 20):
-        dst.write(block)
-        size += len(block)
-    return size

@@ -1,2 +1,3 @@
-"""The API's endpoints: thin views that parse input, call one service or selector, and
-render. Access is decided by permissions.LevelPermission from each view's level_actions."""
+"""The API's base views (base.py), on which each app builds its endpoints, and the API
+tokens' own endpoints. Access is decided by permissions.LevelPermission from each view's
+level_actions."""

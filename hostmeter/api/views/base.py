@@ -1,7 +1,8 @@
-"""What every endpoint shares: the level-checked base views, query-parameter parsing
-and the error answers."""
+"""What every endpoint shares: the level-checked base views, the list view with its
+FilterSet and keyset pages, and the error answers."""
 
 from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
@@ -11,10 +12,8 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from hostmeter.accounts.levels import Action
-from hostmeter.metering.models import UsageUpdate
 
-from .. import selectors
-from .. import serializers as s
+from ..serializers import ErrorSerializer
 
 VIEW, REPORTS, TENANCY, SCHEDULE = (
     Action.VIEW_USAGE,
@@ -32,50 +31,6 @@ BY_NAME = {
     "id": ("id",),
     "-id": ("-id",),
 }
-
-
-def param(name: str, description: str, type=OpenApiTypes.STR, **kwargs) -> OpenApiParameter:
-    return OpenApiParameter(name, type, OpenApiParameter.QUERY, description=description, **kwargs)
-
-
-def flag_param(request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in {"true", "1", "yes"}:
-        return True
-    if raw.lower() in {"false", "0", "no"}:
-        return False
-    raise ValidationError({name: ["Give true or false."]})
-
-
-def domain_param(request, name: str, model):
-    """The reseller or organization a query parameter names by domain (None if absent)."""
-    raw = (request.query_params.get(name) or "").strip().lower()
-    if not raw:
-        return None
-    found = model.objects.filter(domain=raw).first()
-    if found is None:
-        noun = model._meta.verbose_name
-        raise ValidationError({name: [f"No {noun} with the domain {raw}."]})
-    return found
-
-
-def code_param(request, name: str, model):
-    raw = (request.query_params.get(name) or "").strip()
-    if not raw:
-        return None
-    found = model.objects.filter(code=raw).first()
-    if found is None:
-        raise ValidationError({name: [f"No {model._meta.verbose_name} with the code {raw}."]})
-    return found
-
-
-def choice_param(request, name: str, choices) -> str | None:
-    raw = request.query_params.get(name) or None
-    if raw is not None and raw not in choices:
-        raise ValidationError({name: [f"Choose one of: {', '.join(choices)}."]})
-    return raw
 
 
 def created(data, url: str, code=status.HTTP_201_CREATED) -> Response:
@@ -104,14 +59,16 @@ class ApiView(GenericAPIView):
 
 
 class ListView(ListModelMixin, ApiView):
-    """A paginated list (ListModelMixin tells the schema so; its list() is not used: each
-    view builds its queryset from its query parameters)."""
+    """A list, a page at a time (follow `next`); a query parameter that cannot be used is a
+    400 naming it."""
 
-    def list_response(self, queryset, serializer_class=None):
-        page = self.paginate_queryset(queryset)
-        cls = serializer_class or self.get_serializer_class()
-        data = cls(page, many=True, context=self.get_serializer_context()).data
-        return self.get_paginated_response(data)
+    # (That docstring is each list's description in the schema.) GET is ListModelMixin's
+    # list(): the view's queryset, filtered by its filterset_class, in keyset pages.
+
+    filter_backends = [DjangoFilterBackend]
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
 
 
 def valid_data(serializer_class, request, **kwargs) -> dict:
@@ -126,7 +83,7 @@ class Conflict(APIException):
 
 
 CONFLICT = OpenApiResponse(
-    s.ErrorSerializer, description="Not possible in the current state (see detail)."
+    ErrorSerializer, description="Not possible in the current state (see detail)."
 )
 
 
@@ -138,22 +95,3 @@ DOMAIN = OpenApiParameter(
     description="The domain, e.g. example.com.",
     pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$",
 )
-UPDATE_KEY = OpenApiParameter(
-    "update",
-    OpenApiTypes.STR,
-    OpenApiParameter.PATH,
-    description="A usage update's id, or `latest` for the most recent completed one.",
-    pattern=r"^(latest|[0-9]+)$",
-)
-
-
-def update_or_404(key: str, *, completed: bool = False) -> UsageUpdate:
-    update = selectors.usage_update_find(key)
-    if update is None:
-        raise Http404("No such usage update (or no completed one yet, for latest).")
-    if completed and update.status != UsageUpdate.Status.SUCCEEDED:
-        raise Conflict(
-            f"The usage update is {update.get_status_display().lower()}: its usage figures "
-            "exist once it is completed."
-        )
-    return update

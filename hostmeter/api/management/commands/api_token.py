@@ -5,9 +5,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
-from hostmeter.api.cli import USAGE
 from hostmeter.api.models import ApiToken
 from hostmeter.api.services import api_token_create, api_token_revoke
+
+# The exit status for bad arguments, as the report commands use it.
+USAGE = 2
 
 
 class Command(BaseCommand):

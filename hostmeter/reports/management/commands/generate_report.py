@@ -8,8 +8,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from hostmeter.api import cli
 from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.reports import cli
 from hostmeter.reports.models import Report
 from hostmeter.reports.services import ReportError, report_generate, report_request
 

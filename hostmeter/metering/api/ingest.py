@@ -43,6 +43,10 @@ def max_bytes() -> int:
     return settings.HOSTMETER_API["INGEST_MAX_BYTES"]
 
 
+def limits_text() -> str:
+    return f"at most {max_rows():,} samples and {max_bytes():,} bytes per request"
+
+
 class BodyError(Exception):
     """The body as a whole cannot be taken; nothing of it was stored."""
 

@@ -1,16 +1,20 @@
 """What the report commands share: naming a report's subject on the command line, the exit
-codes scripts rely on, and writing a Ready report's file out."""
+codes scripts rely on, and copying a Ready report's file out."""
 
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import IO
 
+from django.core.files.storage import default_storage
 from django.core.management.base import CommandError
 
 from hostmeter.metering.models import UsageUpdate
-from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Organization, Reseller
 
-from .services import report_file_copy
+from .models import Report, ReportEvent
+from .services import ReportError
 
 # Exit codes (documented in each command's help and in README.md).
 OK, FAILED, USAGE, TIMED_OUT, NOT_READY = 0, 1, 2, 3, 4
@@ -70,3 +74,37 @@ def write_file(report: Report, output: str, stdout) -> str:
 
 def update_label(update: UsageUpdate) -> str:
     return f"usage as of {update.cutoff.isoformat()}"
+
+
+def report_file_copy(*, report: Report, destination: str | Path | IO[bytes], user=None) -> int:
+    """Copies a Ready report's file to a path (written whole, then renamed into place) or
+    to an open binary stream; records the download like the pages do. Returns the bytes."""
+    if report.status != Report.Status.READY or not report.file:
+        raise ReportError(
+            f"The report is {report.get_status_display()}; only a Ready report can be exported."
+        )
+    with default_storage.open(report.file.name, "rb") as src:
+        if hasattr(destination, "write"):
+            size = _copy(src, destination)
+        else:
+            path = Path(destination)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    size = _copy(src, out)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    ReportEvent.objects.create(
+        report=report, action=ReportEvent.Action.DOWNLOADED, user=user, detail="exported"
+    )
+    return size
+
+
+def _copy(src: IO[bytes], dst: IO[bytes]) -> int:
+    size = 0
+    while block := src.read(1 << 20):
+        dst.write(block)
+        size += len(block)
+    return size

@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hostmeter.api import cli
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.reports import cli
 from hostmeter.reports.models import Report
 
 

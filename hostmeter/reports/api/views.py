@@ -2,68 +2,48 @@
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from hostmeter.reports.models import Report
-from hostmeter.reports.services import ReportError, report_download_response, report_request
-from hostmeter.tenancy.models import Organization, Reseller
-
-from .. import selectors
-from .. import serializers as s
-from ..renderers import FileRenderer
-from .base import (
+from hostmeter.api.renderers import FileRenderer
+from hostmeter.api.views.base import (
     CONFLICT,
     ID,
     REPORTS,
     ApiView,
     Conflict,
     ListView,
-    choice_param,
     created,
-    domain_param,
-    param,
     valid_data,
 )
+from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.reports.models import Report
+from hostmeter.reports.services import ReportError, report_download_response, report_request
 
-# ---------------------------------------------------------------- reports
+from . import serializers as s
+from .filtersets import ReportFilterSet
+
+# Report records, newest first: the current ones and every earlier file.
+REPORTS_QUERYSET = Report.objects.select_related("update", "reseller", "organization")
 
 
+@extend_schema_view(
+    get=extend_schema(summary="List reports: the current ones and every earlier file")
+)
 @extend_schema(tags=["reports"])
 class ReportListView(ListView):
     level_actions = {"GET": REPORTS, "POST": REPORTS}
     serializer_class = s.ReportSerializer
+    queryset = REPORTS_QUERYSET
+    filterset_class = ReportFilterSet
     orderings = {"-id": ("-id",), "id": ("id",)}
-
-    @extend_schema(
-        summary="List reports: the current ones and every earlier file",
-        parameters=[
-            param("kind", "Report kind.", enum=Report.Kind.values),
-            param("status", "Report status.", enum=Report.Status.values),
-            param("file_format", "File format (csv or xlsx).", enum=Report.Format.values),
-            param("reseller", "A reseller's reports (domain)."),
-            param("organization", "An organization's reports (domain)."),
-            param("update", "Reports of one usage update (id).", OpenApiTypes.INT),
-        ],
-    )
-    def get(self, request):
-        update = None
-        if raw := request.query_params.get("update"):
-            update = selectors.usage_update_find(raw) if raw.isdigit() else None
-            if update is None:
-                raise ValidationError({"update": [f"No usage update with the id {raw}."]})
-        qs = selectors.reports_query(
-            kind=choice_param(request, "kind", Report.Kind.values),
-            status=choice_param(request, "status", Report.Status.values),
-            format=choice_param(request, "file_format", Report.Format.values),
-            reseller=domain_param(request, "reseller", Reseller),
-            organization=domain_param(request, "organization", Organization),
-            update=update,
-        )
-        return self.list_response(qs)
 
     @extend_schema(
         summary="Generate a report",
@@ -80,7 +60,7 @@ class ReportListView(ListView):
             report, _queued = report_request(
                 kind=data["kind"],
                 subject=data["subject"],
-                update=data.get("update") or selectors.usage_update_find("latest"),
+                update=data.get("update") or usage_update_latest(),
                 user=request.user,
                 format=data["format"],
                 regenerate=data["regenerate"],
@@ -100,7 +80,7 @@ class ReportDetailView(ApiView):
 
     @extend_schema(summary="A report's status, progress and file details", parameters=[ID])
     def get(self, request, pk):
-        report = get_object_or_404(selectors.reports_query(), pk=pk)
+        report = get_object_or_404(REPORTS_QUERYSET, pk=pk)
         return Response(self.get_serializer(report).data)
 
 
@@ -123,7 +103,7 @@ class ReportFileView(ApiView):
         },
     )
     def get(self, request, pk):
-        report = get_object_or_404(selectors.reports_query(), pk=pk)
+        report = get_object_or_404(REPORTS_QUERYSET, pk=pk)
         if report.status != Report.Status.READY:
             raise Conflict(
                 f"The report is {report.get_status_display()}"

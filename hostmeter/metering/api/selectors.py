@@ -1,0 +1,42 @@
+"""What the usage endpoints read beyond the figures selectors: an update by its key, the
+organizations an update froze and each one's usage cells."""
+
+from django.db.models import Exists, OuterRef, QuerySet, Value
+
+from hostmeter.metering.models import UsageRow, UsageUpdate
+from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.tenancy.models import Organization, Resource
+
+
+def usage_update_find(key: str) -> UsageUpdate | None:
+    """An update by id, or "latest": the most recent completed one."""
+    if key == "latest":
+        return usage_update_latest()
+    if not key.isdigit() or len(key) > 18:
+        return None
+    return UsageUpdate.objects.select_related("requested_by").filter(pk=int(key)).first()
+
+
+def update_organizations_query(*, update: UsageUpdate) -> QuerySet[Organization]:
+    """The organizations frozen in an update. The update's id goes along as the alias
+    `usage_update`, for filters on the update's rows (UpdateOrganizationFilterSet)."""
+    rows = UsageRow.objects.filter(update=update, organization_id=OuterRef("pk"))
+    qs = Organization.objects.select_related("reseller").filter(Exists(rows))
+    return qs.alias(usage_update=Value(update.pk))
+
+
+def update_usage_cells(*, update: UsageUpdate, organizations: list[Organization]) -> None:
+    """Sets `usage_cells` on each organization of a page: its resources' used and limit."""
+    codes = dict(Resource.objects.values_list("pk", "code"))
+    cells: dict[int, list[dict]] = {}
+    rows = (
+        UsageRow.objects.filter(update=update, organization__in=[o.pk for o in organizations])
+        .order_by("organization_id", "resource__service__position", "resource__position")
+        .values_list("organization_id", "resource_id", "used", "limit")
+    )
+    for org_id, resource_id, used, limit in rows:
+        cells.setdefault(org_id, []).append(
+            {"resource": codes[resource_id], "used": used, "limit": limit}
+        )
+    for org in organizations:
+        org.usage_cells = cells.get(org.pk, [])

@@ -1,0 +1,160 @@
+"""Usage updates and their usage figures as the API shows them, and the usage samples the
+ingest endpoint takes (for the schema: hostmeter.metering.api.ingest reads the body)."""
+
+from rest_framework import serializers
+
+from hostmeter.api.serializers import Quantity, absolute_url
+from hostmeter.metering.models import UsageUpdate
+
+# ---------------------------------------------------------------- usage updates
+
+
+class UsageUpdateSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = UsageUpdate
+        fields = [
+            "id",
+            "url",
+            "cutoff",
+            "previous_cutoff",
+            "status",
+            "trigger",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "organizations_count",
+            "resellers_count",
+            "rows_count",
+            "error",
+        ]
+
+    def get_url(self, obj) -> str:
+        return absolute_url(self.context.get("request"), "usage-update-detail", obj.pk)
+
+
+class UsageUpdateStartSerializer(serializers.Serializer):
+    cutoff = serializers.DateTimeField(
+        required=False,
+        help_text="Usage as of this time (ISO 8601 with offset); default: now. It cannot be "
+        "in the future nor before the most recent completed update.",
+    )
+
+
+class ResourceFiguresSerializer(serializers.Serializer):
+    resource = serializers.CharField(source="resource.code")
+    name = serializers.CharField(source="resource.name")
+    unit = serializers.CharField(source="resource.unit")
+    kind = serializers.CharField(source="resource.kind")
+    limit = Quantity(allow_null=True)
+    allocated = Quantity(
+        allow_null=True, help_text="Given to organizations and sub-resellers (provider: sold)."
+    )
+    available = Quantity(allow_null=True)
+    used = Quantity()
+    percent = serializers.DecimalField(
+        max_digits=22, decimal_places=1, allow_null=True, help_text="used ÷ limit, %."
+    )
+    flagged = serializers.BooleanField(help_text="Usage is above the resource's threshold.")
+    organizations = serializers.IntegerField(allow_null=True)
+
+
+class ServiceFiguresSerializer(serializers.Serializer):
+    service = serializers.CharField(source="service.code")
+    name = serializers.CharField(source="service.name")
+    subscribers = serializers.IntegerField(allow_null=True)
+    resources = ResourceFiguresSerializer(many=True)
+
+
+class UpdateRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    cutoff = serializers.DateTimeField()
+
+
+class SummaryCountsSerializer(serializers.Serializer):
+    resellers = serializers.IntegerField()
+    sub_resellers = serializers.IntegerField()
+    organizations = serializers.IntegerField()
+    direct = serializers.IntegerField(help_text="Organizations added by the provider directly.")
+    subscriptions = serializers.IntegerField()
+    services = serializers.IntegerField(help_text="Services with at least one subscriber.")
+
+
+class SummaryUsageSerializer(serializers.Serializer):
+    update = UpdateRefSerializer()
+    counts = SummaryCountsSerializer()
+    services = ServiceFiguresSerializer(many=True)
+
+
+class ResellerCountsSerializer(serializers.Serializer):
+    direct_sub_resellers = serializers.IntegerField()
+    sub_resellers = serializers.IntegerField()
+    direct_organizations = serializers.IntegerField()
+    organizations = serializers.IntegerField()
+
+
+class ResellerUsageSerializer(serializers.Serializer):
+    update = UpdateRefSerializer()
+    reseller = serializers.CharField(help_text="The reseller's domain.")
+    name = serializers.CharField()
+    counts = ResellerCountsSerializer()
+    services = ServiceFiguresSerializer(many=True)
+
+
+class OrganizationUsageSerializer(serializers.Serializer):
+    update = UpdateRefSerializer()
+    organization = serializers.CharField(help_text="The organization's domain.")
+    name = serializers.CharField()
+    reseller = serializers.CharField(allow_null=True)
+    services = ServiceFiguresSerializer(many=True)
+
+
+class UsageCellSerializer(serializers.Serializer):
+    resource = serializers.CharField()
+    used = Quantity()
+    limit = Quantity(allow_null=True)
+
+
+class OrganizationUsageRowSerializer(serializers.Serializer):
+    organization = serializers.CharField(source="domain")
+    name = serializers.CharField()
+    reseller = serializers.CharField(source="reseller.domain", allow_null=True, default=None)
+    usage = UsageCellSerializer(many=True, source="usage_cells")
+
+
+# ---------------------------------------------------------------- ingest
+
+
+class SampleSerializer(serializers.Serializer):
+    """One usage sample, as in the import files (for the schema; the body is read by
+    hostmeter.metering.api.ingest)."""
+
+    organization = serializers.CharField(help_text="The organization's domain.")
+    resource = serializers.CharField(help_text="A resource code, e.g. disk_space.")
+    measured_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset.")
+    value = serializers.CharField(
+        help_text="A number ≥ 0 with at most three decimals (a JSON number is accepted)."
+    )
+    source = serializers.CharField(
+        required=False, help_text="Collector name; default “api”. Part of the duplicate key."
+    )
+
+
+class RowErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="0-based position of the row in the body.")
+    line = serializers.IntegerField(
+        allow_null=True, help_text="Line in a CSV or JSON lines body; null for JSON."
+    )
+    reason = serializers.CharField()
+
+
+class IngestResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    stored = serializers.IntegerField(help_text="New samples stored.")
+    duplicates = serializers.IntegerField(help_text="Samples already stored, skipped.")
+    errors = RowErrorSerializer(many=True, help_text="Rows not stored, with the reason.")

@@ -1,0 +1,233 @@
+"""The catalog, resellers, organizations and limits: read by every usage level, changed
+by Systems and Operations."""
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.response import Response
+
+from hostmeter.api.views.base import (
+    BY_NAME,
+    DOMAIN,
+    TENANCY,
+    VIEW,
+    ApiView,
+    ListView,
+    created,
+    valid_data,
+)
+from hostmeter.tenancy.models import Organization, Reseller, Resource, ResourceLimit, Service
+from hostmeter.tenancy.services import (
+    limit_set,
+    organization_save,
+    reseller_save,
+    tenancy_suspend_set,
+)
+
+from . import filtersets as f
+from . import serializers as s
+
+# ---------------------------------------------------------------- catalog
+
+
+@extend_schema(tags=["catalog"])
+class ServiceListView(ApiView):
+    """The service catalog, each service with its resources."""
+
+    level_actions = {"GET": VIEW}
+    serializer_class = s.ServiceSerializer
+    pagination_class = None
+    queryset = Service.objects.prefetch_related(
+        Prefetch(
+            "resources",
+            queryset=Resource.objects.select_related("service").order_by("position", "code"),
+        )
+    )
+
+    @extend_schema(summary="List services", responses=s.ServiceSerializer(many=True))
+    def get(self, request):
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+
+@extend_schema(tags=["catalog"])
+class ResourceListView(ApiView):
+    """The metered resources with their unit, kind (gauge or counter) and threshold."""
+
+    level_actions = {"GET": VIEW}
+    serializer_class = s.ResourceSerializer
+    pagination_class = None
+    queryset = Resource.objects.select_related("service")
+
+    @extend_schema(summary="List resources", responses=s.ResourceSerializer(many=True))
+    def get(self, request):
+        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+
+
+# ---------------------------------------------------------------- resellers and organizations
+
+SERVICES = Prefetch("services", queryset=Service.objects.order_by("position"))
+RESELLERS = Reseller.objects.select_related("parent").prefetch_related(
+    SERVICES,
+    Prefetch("children", queryset=Reseller.objects.order_by("domain").only("domain", "parent")),
+)
+ORGANIZATIONS = Organization.objects.select_related("reseller").prefetch_related(SERVICES)
+
+
+# Resellers and organizations are added, changed and suspended alike: the subclass says
+# which write serializer and which save service (save(data, current)). Comments, not
+# docstrings, on these mixins: a view's docstring is its description in the schema.
+class TenantViewMixin:
+    write_serializer_class = None
+
+    def save(self, data: dict, current=None):
+        raise NotImplementedError
+
+    def save_and_suspend(self, data: dict, current=None):
+        with transaction.atomic():
+            subject = self.save(data, current)
+            if current is None or "is_suspended" in data:
+                suspended = data.get("is_suspended", False)
+                tenancy_suspend_set(subject=subject, suspended=suspended)
+        return subject
+
+
+class TenantListView(TenantViewMixin, ListView):
+    level_actions = {"GET": VIEW, "POST": TENANCY}
+    orderings = BY_NAME
+
+    def post(self, request):
+        subject = self.save_and_suspend(valid_data(self.write_serializer_class, request))
+        body = self.get_serializer(subject).data
+        return created(body, body["url"])
+
+
+class TenantDetailView(TenantViewMixin, ApiView):
+    level_actions = {"GET": VIEW, "PATCH": TENANCY}
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), domain=self.kwargs["domain"].lower())
+
+    def get(self, request, domain):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def patch(self, request, domain):
+        current = self.get_object()
+        data = valid_data(self.write_serializer_class, request, partial=True)
+        subject = self.save_and_suspend(data, current)
+        return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data)
+
+
+class ResellerViewMixin(TenantViewMixin):
+    serializer_class = s.ResellerSerializer
+    write_serializer_class = s.ResellerWriteSerializer
+    queryset = RESELLERS
+
+    def save(self, data: dict, current: Reseller | None = None) -> Reseller:
+        old = current or Reseller()
+        return reseller_save(
+            reseller=current,
+            name=data.get("name", old.name),
+            domain=data.get("domain", old.domain),
+            parent=data.get("parent", old.parent),
+            services=data.get("services"),
+            contact_name=data.get("contact_name", old.contact_name),
+            contact_email=data.get("contact_email", old.contact_email),
+        )
+
+
+class OrganizationViewMixin(TenantViewMixin):
+    serializer_class = s.OrganizationSerializer
+    write_serializer_class = s.OrganizationWriteSerializer
+    queryset = ORGANIZATIONS
+
+    def save(self, data: dict, current: Organization | None = None) -> Organization:
+        old = current or Organization()
+        return organization_save(
+            organization=current,
+            name=data.get("name", old.name),
+            domain=data.get("domain", old.domain),
+            reseller=data.get("reseller", old.reseller),
+            services=data.get("services"),
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List resellers"),
+    post=extend_schema(
+        summary="Add a reseller (Systems, Operations)",
+        request=s.ResellerWriteSerializer,
+        responses={201: s.ResellerSerializer},
+    ),
+)
+@extend_schema(tags=["tenancy"])
+class ResellerListView(ResellerViewMixin, TenantListView):
+    filterset_class = f.ResellerFilterSet
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One reseller, with its direct sub-resellers"),
+    patch=extend_schema(
+        summary="Change or suspend a reseller (Systems, Operations)",
+        description="Only the fields given change; `services` replaces the allocation; "
+        "`is_suspended: true` suspends it.",
+        request=s.ResellerWriteSerializer(partial=True),
+        responses={200: s.ResellerSerializer},
+    ),
+)
+@extend_schema(tags=["tenancy"], parameters=[DOMAIN])
+class ResellerDetailView(ResellerViewMixin, TenantDetailView):
+    pass
+
+
+@extend_schema_view(
+    get=extend_schema(summary="List organizations"),
+    post=extend_schema(
+        summary="Add an organization (Systems, Operations)",
+        request=s.OrganizationWriteSerializer,
+        responses={201: s.OrganizationSerializer},
+    ),
+)
+@extend_schema(tags=["tenancy"])
+class OrganizationListView(OrganizationViewMixin, TenantListView):
+    filterset_class = f.OrganizationFilterSet
+
+
+@extend_schema_view(
+    get=extend_schema(summary="One organization"),
+    patch=extend_schema(
+        summary="Change or suspend an organization (Systems, Operations)",
+        description="Only the fields given change; `services` replaces the enabled services; "
+        "`is_suspended: true` suspends it.",
+        request=s.OrganizationWriteSerializer(partial=True),
+        responses={200: s.OrganizationSerializer},
+    ),
+)
+@extend_schema(tags=["tenancy"], parameters=[DOMAIN])
+class OrganizationDetailView(OrganizationViewMixin, TenantDetailView):
+    pass
+
+
+# ---------------------------------------------------------------- limits
+
+
+@extend_schema_view(get=extend_schema(summary="List limits"))
+@extend_schema(tags=["tenancy"])
+class LimitListView(ListView):
+    level_actions = {"GET": VIEW, "POST": TENANCY}
+    serializer_class = s.LimitSerializer
+    queryset = ResourceLimit.objects.select_related("resource", "reseller", "organization")
+    filterset_class = f.LimitFilterSet
+    orderings = {"id": ("id",), "-id": ("-id",)}
+
+    @extend_schema(
+        summary="Set a limit (Systems, Operations)",
+        description="Sets the provider's, a reseller's or an organization's limit of a "
+        "resource, replacing the one it had.",
+        request=s.LimitWriteSerializer,
+        responses={200: s.LimitSerializer},
+    )
+    def post(self, request):
+        data = valid_data(s.LimitWriteSerializer, request)
+        limit = limit_set(resource=data["resource"], limit=data["limit"], **data["holder"])
+        return Response(self.get_serializer(limit).data)
