@@ -33,6 +33,9 @@ class RowError:
         return f"line {self.line}: {self.reason}"
 
 
+# A record is one flat object; one nested past Python's recursion is refused by name.
+TOO_DEEP = "is nested too deeply to be a sample (a sample is one flat object)"
+
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
@@ -223,6 +226,9 @@ class RowReader:
                 self.errors.append(
                     RowError(line, f"is not valid JSON: {exc.msg} (column {exc.colno})")
                 )
+                continue
+            except RecursionError:  # [[[[… a line nested deeper than Python recurses
+                self.errors.append(RowError(line, TOO_DEEP))
                 continue
             if not isinstance(record, dict):
                 self.errors.append(RowError(line, "is not a JSON object"))

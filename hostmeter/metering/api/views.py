@@ -40,6 +40,7 @@ from hostmeter.tenancy.models import Organization, Reseller
 from . import filtersets as f
 from . import ingest, selectors
 from . import serializers as s
+from .ingest import UnreadBodyParser
 
 UPDATE_KEY = OpenApiParameter(
     "update",
@@ -228,6 +229,7 @@ def _ingest_description() -> str:
 class UsageSampleIngestView(ApiView):
     level_actions = {"POST": INGEST}
     ingest = True
+    parser_classes = [UnreadBodyParser]
 
     @extend_schema(
         summary="Push usage samples",

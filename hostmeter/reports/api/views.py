@@ -13,6 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from hostmeter.api.renderers import FileRenderer
+from hostmeter.api.serializers import ErrorSerializer
 from hostmeter.api.views.base import (
     CONFLICT,
     ID,
@@ -25,7 +26,12 @@ from hostmeter.api.views.base import (
 )
 from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.reports.models import Report
-from hostmeter.reports.services import ReportError, report_download_response, report_request
+from hostmeter.reports.services import (
+    ReportError,
+    ReportFileMissing,
+    report_download_response,
+    report_request,
+)
 
 from . import serializers as s
 from .filtersets import ReportFilterSet
@@ -100,6 +106,10 @@ class ReportFileView(ApiView):
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             ): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
             (409, "application/json"): CONFLICT,
+            (410, "application/json"): OpenApiResponse(
+                ErrorSerializer,
+                description="The file is missing from storage; the report is now Failed.",
+            ),
         },
     )
     def get(self, request, pk):
@@ -111,4 +121,7 @@ class ReportFileView(ApiView):
                 + ": it can be downloaded once its status is Ready."
                 + (f" It failed: {report.error}" if report.status == "failed" else "")
             )
-        return report_download_response(reports=[report], user=request.user)
+        try:
+            return report_download_response(reports=[report], user=request.user)
+        except ReportFileMissing as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_410_GONE)

@@ -124,3 +124,15 @@ def test_housekeeping_removes_what_crashed_runs_left_and_keeps_the_running_ones(
     assert report_scratch_sweep() == 3
 
     assert sorted(p.name for p in scratch.iterdir()) == sorted([alive.name, "tmpnew"])
+
+
+def test_the_api_answers_410_for_a_file_that_left_storage(small, client):
+    report = _ready(small)
+    default_storage.delete(report.file.name)
+    client.force_login(staff("systems"))
+
+    response = client.get(f"/api/v1/reports/{report.pk}/file/")
+
+    assert response.status_code == 410
+    assert "missing from storage" in response.json()["detail"]
+    assert client.get(f"/api/v1/reports/{report.pk}/").json()["status"] == "failed"
