@@ -80,8 +80,8 @@ def test_admin_sign_in_refuses_other_levels(client):
     assert "may not use the administration site" in response.content.decode()
 
 
-@pytest.mark.parametrize("level, can_edit", [("systems", True), ("operations", True)])
-def test_resellers_editable_by_systems_and_operations(client, level, can_edit):
+@pytest.mark.parametrize("level", ["systems", "operations"])
+def test_resellers_editable_by_systems_and_operations(client, level):
     client.force_login(user_save(username=level, password="x-long-password", login_level=level))
     assert client.get("/admin/tenancy/reseller/add/").status_code == 200
     assert client.get("/admin/tenancy/organization/add/").status_code == 200
@@ -92,7 +92,7 @@ def test_operations_cannot_manage_staff_or_schedule(client):
         user_save(username="o", password="x-long-password", login_level="operations")
     )
     assert client.get("/admin/accounts/user/").status_code == 403
-    assert client.get("/admin/tenancy/provider/1/change/").status_code in (200, 403)
+    assert client.get("/admin/tenancy/provider/1/change/").status_code == 200  # to look at
     response = client.post("/admin/tenancy/provider/1/change/", {"name": "x"})
     assert response.status_code == 403
 
@@ -101,3 +101,4 @@ def test_systems_manages_staff(client):
     client.force_login(user_save(username="s", password="x-long-password", login_level="systems"))
     assert client.get("/admin/accounts/user/").status_code == 200
     assert client.get("/admin/tenancy/provider/1/change/").status_code == 200
+
