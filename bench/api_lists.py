@@ -27,6 +27,9 @@ def setup() -> None:
     if len(sys.argv) > 1:
         os.environ["HOSTMETER_DATABASE_URL"] = sys.argv[1]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostmeter.settings")
+    from hostmeter.__main__ import data_dir_prepare
+
+    data_dir_prepare()  # the settings no longer create the data directory (the SQLite file's)
     import django
 
     django.setup()

@@ -2,12 +2,14 @@
 
 from django.contrib import admin
 from django.contrib.auth.forms import AuthenticationForm
+from django.core import checks
 from django.core.exceptions import ValidationError
+
+from hostmeter.accounts.access import LevelAdminMixin
+from hostmeter.accounts.levels import Action, user_can
 
 
 def _may_use_admin(user) -> bool:
-    from hostmeter.accounts.levels import Action, user_can
-
     return user_can(user, Action.USE_ADMIN)
 
 
@@ -30,3 +32,24 @@ class HostmeterAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         return request.user.is_active and _may_use_admin(request.user)
+
+    def check(self, app_configs):
+        """Django's checks, and every admin (inlines too) deciding through the levels:
+        one that asked Django's model permissions would answer from a second table."""
+        errors = super().check(app_configs)
+        for model, model_admin in self._registry.items():
+            if app_configs is not None and model._meta.app_config not in app_configs:
+                continue
+            for admin_class in [type(model_admin), *model_admin.inlines]:
+                if not issubclass(admin_class, LevelAdminMixin):
+                    errors.append(
+                        checks.Error(
+                            f"{admin_class.__qualname__} ({model._meta.label}) does not take "
+                            "its permissions from the login levels.",
+                            hint="Derive it from hostmeter.accounts.access.LevelAdminMixin "
+                            "and name the actions it needs.",
+                            obj=admin_class,
+                            id="hostmeter.E001",
+                        )
+                    )
+        return errors

@@ -1,37 +1,41 @@
-"""Settings, read from HOSTMETER_* environment variables with safe embedded defaults."""
+"""Settings, read from HOSTMETER_* environment variables with safe embedded defaults.
+
+Importing them writes nothing: the `hostmeter` command (hostmeter/__main__.py) creates
+the data directory and the secret key file before it loads them.
+"""
 
 import os
 import secrets
 from pathlib import Path
 
-import dj_database_url
+import environ
+
+env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(os.environ.get("HOSTMETER_DATA_DIR", BASE_DIR.parent / "var")).resolve()
-
-
-def _env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+DATA_DIR = Path(env.str("HOSTMETER_DATA_DIR", default=str(BASE_DIR.parent / "var"))).resolve()
+SECRET_KEY_FILE = DATA_DIR / "secret_key"
 
 
 def _secret_key() -> str:
-    """The configured key, or one generated once and kept in the data directory."""
+    """HOSTMETER_SECRET_KEY (production), else the key the `hostmeter` command generated
+    once into the data directory, else (a process started otherwise before any
+    `hostmeter` command ran: a bare WSGI server, a benchmark) a key of the process's own,
+    whose sessions and signatures last as long as the process."""
+    # os.environ, not env.str(): django-environ reads a value starting with "$" as the
+    # name of another variable, and a generated key may start with one.
     if key := os.environ.get("HOSTMETER_SECRET_KEY"):
         return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    try:
+        return SECRET_KEY_FILE.read_text().strip()
+    except FileNotFoundError:
+        return secrets.token_urlsafe(50)
 
 
 SECRET_KEY = _secret_key()
-DEBUG = _env_bool("HOSTMETER_DEBUG")
-ALLOWED_HOSTS = os.environ.get("HOSTMETER_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
-CSRF_TRUSTED_ORIGINS = [
-    o for o in os.environ.get("HOSTMETER_CSRF_TRUSTED_ORIGINS", "").split(",") if o
-]
+DEBUG = env.bool("HOSTMETER_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("HOSTMETER_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("HOSTMETER_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "hostmeter.apps.HostmeterAdminConfig",
@@ -91,16 +95,12 @@ TEMPLATES = [
 
 # Database: SQLite in the data directory unless HOSTMETER_DATABASE_URL says otherwise.
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("HOSTMETER_DATABASE_URL", f"sqlite:///{DATA_DIR / 'hostmeter.sqlite3'}"),
-        conn_max_age=int(os.environ.get("HOSTMETER_DB_CONN_MAX_AGE", "0")),
+    "default": env.db_url(
+        "HOSTMETER_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'hostmeter.sqlite3'}"
     )
 }
-if test_name := os.environ.get("HOSTMETER_TEST_DB_NAME"):
-    # one test database per run, so that runs side by side do not drop each other's
-    DATABASES["default"]["TEST"] = {"NAME": test_name}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("HOSTMETER_DB_CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the pages read while the worker writes; IMMEDIATE avoids
         # lock-upgrade deadlocks between the web server, worker and scheduler.
@@ -132,8 +132,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
-MEDIA_ROOT = Path(os.environ.get("HOSTMETER_MEDIA_ROOT", DATA_DIR / "files"))
+MEDIA_ROOT = Path(env.str("HOSTMETER_MEDIA_ROOT", default=str(DATA_DIR / "files")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -144,31 +143,31 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 SESSION_COOKIE_HTTPONLY = True
 # A session ends after this long without a request (hostmeter.middleware.IdleSessionMiddleware).
-SESSION_COOKIE_AGE = int(os.environ.get("HOSTMETER_SESSION_IDLE_SECONDS", str(8 * 3600)))
-SESSION_COOKIE_SECURE = _env_bool("HOSTMETER_SECURE_COOKIES")
+SESSION_COOKIE_AGE = env.int("HOSTMETER_SESSION_IDLE_SECONDS", default=8 * 3600)
+SESSION_COOKIE_SECURE = env.bool("HOSTMETER_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Usage collection.
 HOSTMETER = {
     # Root directory holding one folder per organization domain (disk collector).
-    "DOCUMENT_ROOT": os.environ.get("HOSTMETER_DOCUMENT_ROOT", ""),
+    "DOCUMENT_ROOT": env.str("HOSTMETER_DOCUMENT_ROOT", default=""),
     # Access logs (combined format with the virtual host first) for the web-traffic collector.
-    "ACCESS_LOGS": [p for p in os.environ.get("HOSTMETER_ACCESS_LOGS", "").split(",") if p],
+    "ACCESS_LOGS": env.list("HOSTMETER_ACCESS_LOGS", default=[]),
     # The scheduler runs the collectors configured above this long before each
     # scheduled usage update, so that their samples fall before its cut-off (0: never;
     # run them from cron instead).
-    "COLLECT_LEAD_SECONDS": int(os.environ.get("HOSTMETER_COLLECT_LEAD_SECONDS", "300")),
+    "COLLECT_LEAD_SECONDS": env.int("HOSTMETER_COLLECT_LEAD_SECONDS", default=300),
     # A usage update still queued this long lost its task (and the collectors' runs
     # their worker).
-    "UPDATE_LEASE_SECONDS": int(os.environ.get("HOSTMETER_UPDATE_LEASE_SECONDS", "3600")),
+    "UPDATE_LEASE_SECONDS": env.int("HOSTMETER_UPDATE_LEASE_SECONDS", default=3600),
     # A running usage update whose heartbeat is silent this long lost its worker.
-    "UPDATE_HEARTBEAT_LEASE_SECONDS": int(
-        os.environ.get("HOSTMETER_UPDATE_HEARTBEAT_LEASE_SECONDS", "120")
+    "UPDATE_HEARTBEAT_LEASE_SECONDS": env.int(
+        "HOSTMETER_UPDATE_HEARTBEAT_LEASE_SECONDS", default=120
     ),
     # A report "generating" without a heartbeat for this long lost its worker.
-    "REPORT_LEASE_SECONDS": int(os.environ.get("HOSTMETER_REPORT_LEASE_SECONDS", "60")),
+    "REPORT_LEASE_SECONDS": env.int("HOSTMETER_REPORT_LEASE_SECONDS", default=60),
     # How often the scheduler looks at the schedule.
-    "SCHEDULER_INTERVAL_SECONDS": int(os.environ.get("HOSTMETER_SCHEDULER_INTERVAL", "30")),
+    "SCHEDULER_INTERVAL_SECONDS": env.int("HOSTMETER_SCHEDULER_INTERVAL", default=30),
 }
 
 LOGGING = {
@@ -176,7 +175,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("HOSTMETER_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("HOSTMETER_LOG_LEVEL", default="INFO")},
 }
 
 # The REST API under /api/v1/ (hostmeter.api): tokens or the session, login levels,
@@ -222,8 +221,8 @@ SPECTACULAR_SETTINGS = {
 }
 HOSTMETER_API = {
     # Largest ingest request: rows and bytes (413 beyond, nothing stored).
-    "INGEST_MAX_ROWS": int(os.environ.get("HOSTMETER_API_INGEST_MAX_ROWS", "10000")),
-    "INGEST_MAX_BYTES": int(os.environ.get("HOSTMETER_API_INGEST_MAX_BYTES", "20000000")),
+    "INGEST_MAX_ROWS": env.int("HOSTMETER_API_INGEST_MAX_ROWS", default=10000),
+    "INGEST_MAX_BYTES": env.int("HOSTMETER_API_INGEST_MAX_BYTES", default=20000000),
     # A token's "last used" is written at most this often (not on every request).
     "TOKEN_TOUCH_SECONDS": 60,
 }

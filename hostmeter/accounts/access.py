@@ -32,3 +32,34 @@ class LevelRequiredMixin(AccessMixin):
         if not user_can(request.user, self.required_action):
             return render_not_allowed(request, self.required_action)
         return super().dispatch(request, *args, **kwargs)
+
+
+class LevelAdminMixin:
+    """The admin side, for ModelAdmins and inlines: each names the Action that lets a login
+    look at its rows and the ones that let it add, change and delete them (None: nobody);
+    levels.ALLOWED decides, as for the pages and the API. Django's model permissions
+    (groups, per-login grants) play no part (backends.LoginLevelBackend grants none)."""
+
+    view_action: str = Action.USE_ADMIN
+    add_action: str | None = None
+    change_action: str | None = None
+    delete_action: str | None = None
+
+    @staticmethod
+    def _may(request, action: str | None) -> bool:
+        return action is not None and user_can(request.user, action)
+
+    def has_module_permission(self, request):
+        return self._may(request, self.view_action)
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, self.view_action) or self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request, *args):  # ModelAdmin (request), inline (request, obj)
+        return self._may(request, self.add_action)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, self.change_action)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, self.delete_action)

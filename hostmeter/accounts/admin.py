@@ -2,13 +2,19 @@
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 
-from .levels import Action, user_can
+from .access import LevelAdminMixin
+from .levels import Action
 from .models import User
+
+# What a login may do is its level's (levels.py); groups grant nothing, so there is
+# nothing to edit in them (the level groups of migration 0002 stay, unused).
+admin.site.unregister(Group)
 
 
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(LevelAdminMixin, UserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "login_level", "is_active"]
     list_filter = ["login_level", "is_active"]
     fieldsets = (
@@ -19,20 +25,4 @@ class StaffUserAdmin(UserAdmin):
     add_fieldsets = ((None, {"fields": ("username", "login_level", "password1", "password2")}),)
     readonly_fields = ["last_login", "date_joined"]
 
-    def _may_manage(self, request) -> bool:
-        return user_can(request.user, Action.MANAGE_STAFF)
-
-    def has_add_permission(self, request):
-        return self._may_manage(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._may_manage(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._may_manage(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._may_manage(request)
-
-    def has_module_permission(self, request):
-        return self._may_manage(request)
+    view_action = add_action = change_action = delete_action = Action.MANAGE_STAFF

@@ -1,22 +1,25 @@
-"""Authentication backend that grants the permissions of the user's login level."""
+"""Authentication backend: signs in with username and password, and grants no model
+permissions, since what a login may do is its level's (levels.py) and nothing else."""
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
-from django.db.models import Q
-
-from .levels import LoginLevel, user_login_level
 
 
 class LoginLevelBackend(ModelBackend):
-    """Model permissions come from the user's groups and the group of its login level.
+    """Django's model permissions (groups, per-login grants) would be a second table of
+    who may do what next to levels.ALLOWED: this backend answers none of them, so
+    user.has_perm() is False for every login but an active superuser (Django's own rule,
+    which the admin never asks: accounts.access.LevelAdminMixin decides there)."""
 
-    The level groups are created by a data migration and receive their default
-    permissions after every migrate (see signals.py); Systems may add more in the admin.
-    """
+    def get_user_permissions(self, user_obj, obj=None):
+        return set()
 
-    def _get_group_permissions(self, user_obj):
-        level = user_login_level(user_obj)
-        level_group = LoginLevel(level).label if level else None
-        return Permission.objects.filter(
-            Q(group__user=user_obj) | Q(group__name=level_group)
-        ).distinct()
+    def get_group_permissions(self, user_obj, obj=None):
+        return set()
+
+    def with_perm(self, perm, is_active=True, include_superusers=True, obj=None):
+        """The active superusers (or nobody): no one else holds a model permission."""
+        users = get_user_model()._default_manager.filter(is_superuser=True)
+        if not include_superusers or obj is not None:
+            return users.none()
+        return users if is_active is None else users.filter(is_active=is_active)

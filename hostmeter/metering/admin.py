@@ -1,6 +1,10 @@
 """Usage data in the admin: to look at, never to edit (samples and updates are frozen)."""
 
 from django.contrib import admin
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
+
+from hostmeter.accounts.access import LevelAdminMixin
 
 from .models import (
     CollectionRun,
@@ -12,15 +16,19 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, *args):
-        return False
+class ReadOnlyAdmin(LevelAdminMixin, admin.ModelAdmin):
+    """The levels let into the admin look; nobody adds, changes or deletes."""
 
-    def has_change_permission(self, request, obj=None):
-        return False
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+# The task queue's records (usage updates, collectors and reports run as its tasks):
+# django_tasks_db's read-only admin (registered before ours: INSTALLED_APPS' order), with
+# the levels instead of Django's model permissions deciding who looks.
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(LevelAdminMixin, DBTaskResultAdmin):
+    pass
 
 
 @admin.register(UsageUpdate)

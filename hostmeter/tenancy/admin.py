@@ -2,27 +2,18 @@
 
 from django.contrib import admin
 
-from hostmeter.accounts.levels import Action, user_can
+from hostmeter.accounts.access import LevelAdminMixin
+from hostmeter.accounts.levels import Action
 
 from .models import Organization, Provider, Reseller, Resource, ResourceLimit, Service
 from .names import name_key
 from .services import reseller_links_rebuild
 
 
-class TenancyEditMixin:
-    """Editing is for the levels that manage tenancy; others (if let in) only look."""
+class TenancyEditMixin(LevelAdminMixin):
+    """Editing is for the levels that manage tenancy; the others let in only look."""
 
-    def _may_edit(self, request) -> bool:
-        return user_can(request.user, Action.MANAGE_TENANCY)
-
-    def has_add_permission(self, request, *args):
-        return self._may_edit(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._may_edit(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return self._may_edit(request)
+    add_action = change_action = delete_action = Action.MANAGE_TENANCY
 
 
 class LimitInline(admin.TabularInline):
@@ -91,15 +82,11 @@ class ResourceLimitAdmin(TenancyEditMixin, admin.ModelAdmin):
     list_select_related = ["resource", "reseller", "organization"]
 
 
-class SystemsOnlyMixin:
-    def has_change_permission(self, request, obj=None):
-        return user_can(request.user, Action.MANAGE_SCHEDULE)
+class SystemsOnlyMixin(LevelAdminMixin):
+    """The provider's own settings and catalog: Systems changes them (nobody adds or
+    deletes here); the others let in only look."""
 
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    change_action = Action.MANAGE_SCHEDULE
 
 
 @admin.register(Provider)
@@ -119,6 +106,4 @@ class ResourceAdmin(SystemsOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "code", "service", "unit", "kind", "threshold_percent"]
     list_filter = ["service", "kind"]
     search_fields = ["name", "code"]
-
-    def has_add_permission(self, request, *args):  # the provider can add resources later
-        return user_can(request.user, Action.MANAGE_SCHEDULE)
+    add_action = Action.MANAGE_SCHEDULE  # the provider can add resources later
