@@ -6,6 +6,7 @@ the data directory and the secret key file before it loads them.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "hostmeter.api",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +75,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "hostmeter.middleware.ViewerTimeZoneMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: it answers a locked-out sign-in (django-axes)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hostmeter.urls"
@@ -113,7 +119,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["hostmeter.accounts.backends.LoginLevelBackend"]
+# AxesStandaloneBackend first: a login locked out after failed passwords is refused
+# before its password is even checked (both sign-in pages: /login/ and the admin's).
+AUTHENTICATION_BACKENDS = [
+    "hostmeter.accounts.backends.LockoutBackend",
+    "hostmeter.accounts.backends.LoginLevelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("HOSTMETER_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HOSTMETER_LOGIN_LOCKOUT_MINUTES", default=15))
+# Locked: that login from that address (others may still sign in); a success resets it.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ADMIN = False  # accounts.admin registers them with the login levels' grants
+# Behind a reverse proxy the client's address is in X-Forwarded-For (docs/deployment.md).
+AXES_IPWARE_PROXY_COUNT = env.int("HOSTMETER_PROXY_COUNT", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -146,6 +167,36 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("HOSTMETER_SESSION_IDLE_SECONDS", default=8 * 3600)
 SESSION_COOKIE_SECURE = env.bool("HOSTMETER_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Behind TLS (production; docs/deployment.md): redirect plain HTTP, tell browsers to use
+# HTTPS only, and trust the proxy's X-Forwarded-Proto. Off by default for `make run`.
+SECURE_SSL_REDIRECT = env.bool("HOSTMETER_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("HOSTMETER_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("HOSTMETER_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("HOSTMETER_HSTS_PRELOAD", default=False)
+if env.bool("HOSTMETER_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy: everything from our own origin, nothing inline but style
+# attributes (progress bars, chart legends); the API docs pages are exempt (their
+# bundled pages start Swagger UI and Redoc with inline scripts).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Usage collection.
 HOSTMETER = {
@@ -202,8 +253,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
+    # the schema and its docs pages describe the whole API: for signed-in logins only
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",

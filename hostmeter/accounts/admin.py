@@ -1,5 +1,7 @@
 """Staff logins in the admin: Systems manages them."""
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
@@ -26,3 +28,21 @@ class StaffUserAdmin(LevelAdminMixin, UserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     view_action = add_action = change_action = delete_action = Action.MANAGE_STAFF
+
+
+# Failed sign-ins (django-axes): Systems may look, and unlock a login by deleting its
+# attempts; the logs are read-only.
+@admin.register(AccessAttempt)
+class AccessAttemptLevelAdmin(LevelAdminMixin, AccessAttemptAdmin):
+    view_action = Action.MANAGE_STAFF
+    delete_action = Action.MANAGE_STAFF
+
+
+@admin.register(AccessLog)
+class AccessLogLevelAdmin(LevelAdminMixin, AccessLogAdmin):
+    view_action = Action.MANAGE_STAFF
+
+
+@admin.register(AccessFailureLog)
+class AccessFailureLogLevelAdmin(LevelAdminMixin, AccessFailureLogAdmin):
+    view_action = Action.MANAGE_STAFF

@@ -43,11 +43,21 @@ class LevelPermission(BasePermission):
             self.message = "This token may only push usage samples (its scope is ingest)."
             return False
         if action == OWN_TOKENS:
+            if request.method == "POST" and not _may_use_api(user):
+                self.message = (
+                    "Your login level may use no part of the API, so it cannot create API "
+                    "tokens (its own tokens it may still list and revoke)."
+                )
+                return False
             return True
         if not user_can(user, action):
             self.message = _refusal(user, action, view)
             return False
         return True
+
+
+def _may_use_api(user) -> bool:
+    return user_can(user, Action.VIEW_USAGE) or user_can(user, Action.INGEST_USAGE)
 
 
 def _refusal(user, action: str, view) -> str:

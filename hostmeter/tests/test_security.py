@@ -61,3 +61,47 @@ def test_weak_passwords_are_refused(password, why):
     user = UserFactory.build(username="marketing-ann", email="ann@provider.example")
     with pytest.raises(ValidationError, match=why):
         validate_password(password, user)
+
+
+@pytest.mark.parametrize("page", ["/login/", "/admin/login/"])
+def test_thirty_wrong_passwords_lock_the_login_out(client, page, settings):
+    UserFactory(username="ann", login_level="systems", password="the-right-secret-9")
+    answers = [
+        client.post(page, {"username": "ann", "password": f"guess-{n}"}).status_code
+        for n in range(30)
+    ]
+    limit = settings.AXES_FAILURE_LIMIT
+    assert answers[: limit - 1] == [200] * (limit - 1)  # the form again, with its error
+    assert set(answers[limit:]) == {429}
+    locked = client.post(page, {"username": "ann", "password": "the-right-secret-9"})
+    assert locked.status_code == 429  # even the right password, until the cool-off
+    assert "Too many wrong passwords" in locked.content.decode()
+    # another login from the same address is not locked
+    bob = UserFactory(username="bob", login_level="systems", is_staff=True)
+    bob.set_password("bobs-own-secret-7")
+    bob.save()
+    assert (
+        client.post(page, {"username": "bob", "password": "bobs-own-secret-7"}).status_code == 302
+    )
+
+
+def test_a_login_without_a_usage_level_cannot_create_api_tokens(client):
+    client.force_login(UserFactory(login_level="support"))
+    response = client.post("/api/v1/tokens/", {"name": "x"}, content_type="application/json")
+    assert response.status_code == 403
+    assert "cannot create API tokens" in response.json()["detail"]
+    assert client.get("/api/v1/tokens/").status_code == 200  # its own: listed, revocable
+
+
+@pytest.mark.parametrize("url", ["/api/v1/schema/", "/api/v1/docs/", "/api/v1/redoc/"])
+def test_the_api_schema_and_docs_need_a_login(client, url):
+    anonymous = client.get(url).status_code
+    assert anonymous == 401  # the token scheme asks for credentials
+    client.force_login(UserFactory(login_level="marketing"))
+    assert client.get(url).status_code == 200
+
+
+def test_pages_carry_a_content_security_policy(marketing):
+    policy = marketing.get(reverse("usage:summary"))["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
