@@ -20,14 +20,17 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument(
+            "--web-threads", type=int, default=8, help="Threads per web worker. Default: 8."
+        )
 
-    def handle(self, *args, host, port, web_workers, **options):
+    def handle(self, *args, host, port, web_workers, web_threads, **options):
         hostmeter = [sys.executable, "-m", "hostmeter"]
         commands = {
             "web": [
-                *[sys.executable, "-m", "gunicorn", "hostmeter.wsgi"],
+                *[sys.executable, "-m", "gunicorn", "-c", "python:hostmeter.gunicorn_conf"],
                 *["--bind", f"{host}:{port}", "--workers", str(web_workers)],
-                *["--access-logfile", "-", "--graceful-timeout", "5"],
+                *["--threads", str(web_threads), "--graceful-timeout", "5"],
             ],
             "worker": [
                 *hostmeter,
