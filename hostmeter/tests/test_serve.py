@@ -27,8 +27,8 @@ pytestmark = pytest.mark.slow
 HOSTMETER = [sys.executable, "-m", "hostmeter"]
 PASSWORD = "hostmeter-demo"
 REPORT_PAUSE = 2  # s the worker waits between writing a report's file and storing it
-REPORT_LEASE = 5  # more than a whole (paused) generation, so that a live one is not failed
-UPDATE_LEASE = 3
+REPORT_LEASE = 8  # well over a whole (paused) generation: a live one is never failed
+UPDATE_LEASE = 5  # well over a whole (small) update
 
 
 class Panel:
