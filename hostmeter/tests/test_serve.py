@@ -28,7 +28,7 @@ HOSTMETER = [sys.executable, "-m", "hostmeter"]
 PASSWORD = "hostmeter-demo"
 REPORT_PAUSE = 2  # s the worker waits between writing a report's file and storing it
 REPORT_LEASE = 8  # well over a whole (paused) generation: a live one is never failed
-UPDATE_LEASE = 5  # well over a whole (small) update
+UPDATE_LEASE = 5  # a running update silent this long is dead (its heartbeat beats faster)
 
 
 class Panel:
@@ -47,7 +47,7 @@ class Panel:
             "HOSTMETER_SCHEDULER_INTERVAL": "1",
             "HOSTMETER_REPORT_LEASE_SECONDS": str(REPORT_LEASE),
             "HOSTMETER_REPORT_TEST_PAUSE": str(REPORT_PAUSE),
-            "HOSTMETER_UPDATE_LEASE_SECONDS": str(UPDATE_LEASE),
+            "HOSTMETER_UPDATE_HEARTBEAT_LEASE_SECONDS": str(UPDATE_LEASE),
             "HOSTMETER_TEST_UPDATE_PAUSE_FILE": str(self.pause_file),
             "HOSTMETER_COLLECT_LEAD_SECONDS": "0",
             "PYTHONUNBUFFERED": "1",
@@ -252,8 +252,8 @@ def test_a_worker_killed_mid_update_is_restarted_and_a_new_update_completes(pane
         lambda: next((p for p in panel.children("db_worker") if p != worker), None),
         30,
     )
-    # No heartbeat for updates yet: the dead one stays Running (and blocks new ones) until
-    # the scheduler's housekeeping fails it after HOSTMETER_UPDATE_LEASE_SECONDS.
+    # The dead one stays Running (and blocks new ones) until its heartbeat has been silent
+    # for HOSTMETER_UPDATE_HEARTBEAT_LEASE_SECONDS; then the scheduler's housekeeping fails it.
     failed = panel.wait_status(
         update["url"], {"failed"}, "the dead update to be failed", UPDATE_LEASE + 20
     )
