@@ -1,6 +1,6 @@
 """API list pages at a million organizations: time of a first and of the next keyset pages.
 
-Ad hoc, not run by `make bench` (about a minute per engine):
+Ad hoc, not run by `make bench` (too slow to build for every run; docs/benchmarks.md):
     .venv/bin/python -m bench.api_lists                       # SQLite in /tmp/api1m
     .venv/bin/python -m bench.api_lists postgres://postgres@127.0.0.1:5432/hm_api1m
 (the PostgreSQL database must exist and be empty).

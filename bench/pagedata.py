@@ -39,7 +39,8 @@ TRADES = (
 )  # fmt: skip
 # Reseller services: web and mail always, the others for some.
 RESELLER_EXTRA = {"db": 2, "dns": 3, "ftp": 4, "ssl": 5, "backup": 6}
-# Organization services: web always, the others for some (about 5.8 resources each).
+# Organization services: web always, the others for some, so that organizations differ
+# in what they have and the usage rows per organization vary.
 ORG_EXTRA = {"mail": 3, "db": 2, "dns": 4, "ftp": 5, "ssl": 6, "backup": 7}
 LIMITED_RESELLER = ("disk_space", "bandwidth", "mailboxes")
 LIMITED_ORG = ("disk_space", "mailboxes")
