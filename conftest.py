@@ -3,11 +3,36 @@
 from datetime import UTC, datetime
 
 import pytest
+from pytest_django.fixtures import validate_django_db
 
 from hostmeter.tests.factories import (  # noqa: F401  (fixtures re-exported)
     OrganizationFactory,
     ResellerFactory,
 )
+
+
+def _db_order(item: pytest.Item) -> int:
+    """pytest-django's order: database tests in a transaction, then tests whose teardown
+    flushes every table (transactional, live server), then tests without the database."""
+    marker = item.get_closest_marker("django_db")
+    transactional = "transactional_db" in item.fixturenames or "live_server" in item.fixturenames
+    if marker:
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        transactional = transactional or transaction or reset_sequences
+    if transactional:
+        return 1
+    return 0 if marker or "db" in item.fixturenames else 2
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Sort again after pytest's own reordering.
+
+    pytest-django sorts first; pytest then groups tests by parametrized session fixtures
+    (Playwright's browser_name), which once moved the browser tests ahead of ordinary
+    ones. A transactional test's teardown empties every table, so a test after it found
+    no service catalog (the one a migration seeds)."""
+    items.sort(key=_db_order)
 
 
 @pytest.fixture(autouse=True)

@@ -63,17 +63,17 @@ def test_weak_passwords_are_refused(password, why):
         validate_password(password, user)
 
 
-@pytest.mark.parametrize("page", ["/login/", "/admin/login/"])
-def test_thirty_wrong_passwords_lock_the_login_out(client, page, settings):
+@pytest.mark.parametrize("sign_in", ["/login/", "/admin/login/"])
+def test_thirty_wrong_passwords_lock_the_login_out(client, sign_in, settings):
     UserFactory(username="ann", login_level="systems", password="the-right-secret-9")
     answers = [
-        client.post(page, {"username": "ann", "password": f"guess-{n}"}).status_code
+        client.post(sign_in, {"username": "ann", "password": f"guess-{n}"}).status_code
         for n in range(30)
     ]
     limit = settings.AXES_FAILURE_LIMIT
     assert answers[: limit - 1] == [200] * (limit - 1)  # the form again, with its error
     assert set(answers[limit:]) == {429}
-    locked = client.post(page, {"username": "ann", "password": "the-right-secret-9"})
+    locked = client.post(sign_in, {"username": "ann", "password": "the-right-secret-9"})
     assert locked.status_code == 429  # even the right password, until the cool-off
     assert "Too many wrong passwords" in locked.content.decode()
     # another login from the same address is not locked
@@ -81,7 +81,7 @@ def test_thirty_wrong_passwords_lock_the_login_out(client, page, settings):
     bob.set_password("bobs-own-secret-7")
     bob.save()
     assert (
-        client.post(page, {"username": "bob", "password": "bobs-own-secret-7"}).status_code == 302
+        client.post(sign_in, {"username": "bob", "password": "bobs-own-secret-7"}).status_code == 302
     )
 
 
