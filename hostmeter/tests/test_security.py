@@ -81,7 +81,8 @@ def test_thirty_wrong_passwords_lock_the_login_out(client, sign_in, settings):
     bob.set_password("bobs-own-secret-7")
     bob.save()
     assert (
-        client.post(sign_in, {"username": "bob", "password": "bobs-own-secret-7"}).status_code == 302
+        client.post(sign_in, {"username": "bob", "password": "bobs-own-secret-7"}).status_code
+        == 302
     )
 
 
