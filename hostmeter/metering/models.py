@@ -65,6 +65,13 @@ class UsageUpdate(models.Model):
         blank=True,
         help_text="Counters sum the samples after this time, up to the cut-off.",
     )
+    period_start = models.DateTimeField(
+        "billing period from",
+        null=True,
+        blank=True,
+        help_text="The billing period of the cut-off (after this instant), set as it runs.",
+    )
+    period_end = models.DateTimeField("billing period to", null=True, blank=True)
     status = models.CharField(
         "status", max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -115,7 +122,7 @@ class UsageUpdate(models.Model):
 # their own beyond the two below. History is kept: an organization or reseller with
 # usage rows cannot be deleted (suspend it instead). On PostgreSQL the table is
 # partitioned by update (migration 0006) and each update writes its partition with
-# sql.ORGANIZATION_ROWS_PARTITION and PARTITION_SEAL: a field or constraint added here
+# sql.organization_rows_partition and PARTITION_SEAL: a field or constraint added here
 # goes there too (test_partitions compares a partition's columns with the table's).
 _ROW_FK = {"related_name": "+", "db_index": False, "db_constraint": False}
 
@@ -143,7 +150,18 @@ class UsageRow(models.Model):
         verbose_name="reseller at the time",
         **_ROW_FK,
     )
-    used = QuantityField("used")
+    used = QuantityField(
+        "used", help_text="Counters: the billing period's total to the cut-off. Gauges: the level."
+    )
+    increment = QuantityField(
+        "since the previous update", null=True, blank=True, help_text="Counters only."
+    )
+    peak = QuantityField(
+        "period's peak",
+        null=True,
+        blank=True,
+        help_text="Gauges only: the highest level at any update of the billing period.",
+    )
     limit = QuantityField("limit", null=True, blank=True)
 
     class Meta:
@@ -221,7 +239,18 @@ class UsageRollup(models.Model):
     resource = models.ForeignKey(
         Resource, on_delete=models.PROTECT, related_name="+", verbose_name="resource"
     )
-    used = QuantityField("used")
+    used = QuantityField(
+        "used", help_text="Counters: the billing period's total to the cut-off. Gauges: the level."
+    )
+    increment = QuantityField(
+        "since the previous update", null=True, blank=True, help_text="Counters only."
+    )
+    peak = QuantityField(
+        "period's peak",
+        null=True,
+        blank=True,
+        help_text="Gauges only: the highest level at any update of the billing period.",
+    )
     limit = QuantityField("limit", null=True, blank=True)
     allocated = QuantityField(
         "allocated",

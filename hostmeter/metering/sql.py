@@ -34,24 +34,37 @@ def _tables() -> dict[str, str]:
 
 
 # One row per organization and resource of each service enabled on it. Gauges take
-# the latest sample at or before the cut-off, counters the sum over (previous, cut-off].
+# the latest sample at or before the cut-off; their peak is the higher of that and the
+# peak at the previous update of the same billing period. Counters take the sum over
+# (previous cut-off, cut-off] as the increment, and the period's total to the cut-off
+# is the previous update's total plus that increment, so an update costs the same on
+# the last day of a period as on the first (it never re-reads the period's samples).
+# The first update of a period (and the first one ever) instead sums the samples over
+# (period start, cut-off] for the total: a window that crossed the period's start
+# splits there by measured_at ({counter_total} picks the form).
 # Organization by organization, as the unique index on (update, organization, resource)
 # is ordered: SQLite's index pages fill one after another instead of splitting all over,
 # PostgreSQL's index build gets its input nearly sorted. Both engines read the
 # organizations in that order anyway, so this costs no sort; ordering by resource too
 # made each engine sort every organization's rows.
 _ROWS_SELECT = """
-SELECT {id}{update} AS update_id, o.id AS organization_id,
-  r.id AS resource_id, o.reseller_id AS reseller_id,
-  {used} AS used,
-  l.{limit} AS {limit}
-FROM {org} o
-JOIN {org_services} os ON os.organization_id = o.id
-JOIN {resource} r ON r.service_id = os.service_id
-LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
-ORDER BY o.id
+SELECT {id}{update} AS update_id, t.organization_id, t.resource_id, t.reseller_id,
+  {used} AS used, {increment} AS increment, {peak} AS peak, t.{limit} AS {limit}
+FROM (
+  SELECT o.id AS organization_id, r.id AS resource_id, o.reseller_id AS reseller_id,
+    r.kind AS kind, l.{limit} AS {limit}, {value} AS value, {counter_total} AS total,
+    p.peak AS previous_peak
+  FROM {org} o
+  JOIN {org_services} os ON os.organization_id = o.id
+  JOIN {resource} r ON r.service_id = os.service_id
+  LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
+  LEFT JOIN {row} p ON p.update_id = %(previous_update)s
+   AND p.organization_id = o.id AND p.resource_id = r.id
+  ORDER BY o.id
+) t
 """
-_USED = """CASE WHEN r.kind = 'gauge' THEN
+# The level of a gauge at the cut-off, or a counter's sum since the previous cut-off.
+_VALUE = """CASE WHEN r.kind = 'gauge' THEN
     COALESCE((SELECT s.value FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
                 AND s.measured_at <= %(cutoff)s
@@ -61,26 +74,60 @@ _USED = """CASE WHEN r.kind = 'gauge' THEN
               WHERE s.organization_id = o.id AND s.resource_id = r.id
                 AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s), 0)
   END"""
+# A counter's period total: carried on from the previous update of the period...
+_TOTAL_CARRIED = "COALESCE(p.used, 0)"
+# ... or, at the period's first update, the samples since the period's start.
+_TOTAL_SUMMED = """CASE WHEN r.kind = 'gauge' THEN 0 ELSE
+    COALESCE((SELECT SUM(s.value) FROM {sample} s
+              WHERE s.organization_id = o.id AND s.resource_id = r.id
+                AND s.measured_at > %(period_start)s AND s.measured_at <= %(cutoff)s), 0)
+  END"""
+_USED = "CASE WHEN t.kind = 'gauge' THEN t.value ELSE t.total{plus_value} END"
+_INCREMENT = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.value END"
+_PEAK = """CASE WHEN t.kind <> 'gauge' THEN NULL
+  WHEN t.previous_peak > t.value THEN t.previous_peak ELSE t.value END"""
 
-# SQLite: straight into the table (which converts the values to its columns' types).
-ORGANIZATION_ROWS = (
-    "INSERT INTO {row} (update_id, organization_id, resource_id, reseller_id, used, {limit})"
-    + _ROWS_SELECT.replace("{id}", "").replace("{update}", "%(update)s").replace("{used}", _USED)
-)
 
-# PostgreSQL: the usage rows are partitioned by update (migration 0006). An update's
-# rows go into a new table of their own, written like the hand-written baseline's
-# (CREATE TABLE AS, through a bulk-write ring and without an index to maintain row by
-# row); PARTITION_SEAL then indexes it in bulk and attaches it as the update's
-# partition. Row by row, the two indexes cost half as much again as the rows.
-# {sequence} is the ids' sequence as a literal (a constant: no lookup per row).
-# The new table takes its columns' types from the SELECT: they are cast to the
-# parent's (SUM of BIGINT is NUMERIC), or ATTACH refuses it.
-ORGANIZATION_ROWS_PARTITION = "CREATE TABLE {partition} AS" + (
-    _ROWS_SELECT.replace("{id}", "nextval({sequence}::regclass) AS id, ")
-    .replace("{update}", "CAST(%(update)s AS BIGINT)")
-    .replace("{used}", f"CAST({_USED} AS BIGINT)")
-)
+def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
+    used = _USED.replace("{plus_value}", " + t.value" if carried else "")
+    parts = {"{used}": used, "{increment}": _INCREMENT, "{peak}": _PEAK}
+    if cast:  # the partition's columns take the parent's type (SUM of BIGINT is NUMERIC)
+        parts = {k: f"CAST({v} AS BIGINT)" for k, v in parts.items()}
+    text = _ROWS_SELECT.replace("{id}", id_).replace("{update}", update)
+    for placeholder, expression in parts.items():
+        text = text.replace(placeholder, expression)
+    total = _TOTAL_CARRIED if carried else _TOTAL_SUMMED
+    return text.replace("{value}", _VALUE).replace("{counter_total}", total)
+
+
+_ROW_COLUMNS = "update_id, organization_id, resource_id, reseller_id, used, increment, peak"
+
+
+def organization_rows(*, carried: bool) -> str:
+    """SQLite: straight into the table (which converts the values to its columns' types).
+
+    carried: the previous update is of the same billing period (its totals go on)."""
+    return f"INSERT INTO {{row}} ({_ROW_COLUMNS}, {{limit}})" + _rows_select(
+        carried=carried, id_="", update="%(update)s", cast=False
+    )
+
+
+def organization_rows_partition(*, carried: bool) -> str:
+    """PostgreSQL: the usage rows are partitioned by update (migration 0006). An update's
+    rows go into a new table of their own, written like the hand-written baseline's
+    (CREATE TABLE AS, through a bulk-write ring and without an index to maintain row by
+    row); PARTITION_SEAL then indexes it in bulk and attaches it as the update's
+    partition. Row by row, the two indexes cost half as much again as the rows.
+    {sequence} is the ids' sequence as a literal (a constant: no lookup per row).
+    The new table takes its columns' types from the SELECT: they are cast to the
+    parent's, or ATTACH refuses it."""
+    return "CREATE TABLE {partition} AS" + _rows_select(
+        carried=carried,
+        id_="nextval({sequence}::regclass) AS id, ",
+        update="CAST(%(update)s AS BIGINT)",
+        cast=True,
+    )
+
 
 # The columns NOT NULL as in the parent table, and a CHECK that proves the partition
 # bound, so ATTACH need not read the rows again (one scan here for all of them); the
@@ -133,7 +180,9 @@ LEFT JOIN (
 """
 
 # Per reseller and resource: the usage of every organization below it (sub-resellers
-# included, through the closure table), its own limit, and what it allocated to its
+# included, through the closure table: counters' period totals and increments, gauges'
+# levels, and their peak over the billing period, carried on from the previous
+# update's roll-up as the rows' is), its own limit, and what it allocated to its
 # own organizations and direct sub-resellers. Pairs come from its allocated services,
 # its limits and its organizations' usage, so none of them is left out.
 # Then the provider, per resource: everyone's usage, its capacity, and what it sold
@@ -146,20 +195,27 @@ LEFT JOIN (
 # as much again (a scan and a sort of every row on SQLite).
 ROLLUPS = """
 INSERT INTO {rollup}
-  (update_id, reseller_id, resource_id, used, {limit}, allocated, organizations_count)
+  (update_id, reseller_id, resource_id, used, increment, peak, {limit}, allocated,
+   organizations_count)
 WITH own AS (
-  SELECT reseller_id, resource_id, SUM(used) AS used, COUNT(*) AS n
+  SELECT reseller_id, resource_id, SUM(used) AS used, SUM(increment) AS increment,
+         COUNT(*) AS n
     FROM {row} WHERE update_id = %(update)s
    GROUP BY reseller_id, resource_id
 ), agg AS (
-  SELECT k.ancestor_id AS reseller_id, own.resource_id, SUM(own.used) AS used, SUM(own.n) AS n
+  SELECT k.ancestor_id AS reseller_id, own.resource_id, SUM(own.used) AS used,
+         SUM(own.increment) AS increment, SUM(own.n) AS n
     FROM own JOIN {link} k ON k.descendant_id = own.reseller_id
    GROUP BY k.ancestor_id, own.resource_id
 ), everyone AS (
-  SELECT resource_id, SUM(used) AS used, SUM(n) AS n FROM own GROUP BY resource_id
+  SELECT resource_id, SUM(used) AS used, SUM(increment) AS increment, SUM(n) AS n
+    FROM own GROUP BY resource_id
 )
 SELECT %(update)s, p.reseller_id, p.resource_id,
   COALESCE(agg.used, 0),
+  CASE WHEN rk.kind = 'gauge' THEN NULL ELSE COALESCE(agg.increment, 0) END,
+  CASE WHEN rk.kind <> 'gauge' THEN NULL
+       WHEN pr.peak > COALESCE(agg.used, 0) THEN pr.peak ELSE COALESCE(agg.used, 0) END,
   rl.{limit},
   COALESCE(to_orgs.total, 0) + COALESCE(to_subs.total, 0),
   COALESCE(agg.n, 0)
@@ -171,6 +227,9 @@ FROM (
   UNION
   SELECT reseller_id, resource_id FROM agg
 ) p
+JOIN {resource} rk ON rk.id = p.resource_id
+LEFT JOIN {rollup} pr ON pr.update_id = %(previous_update)s
+  AND pr.reseller_id = p.reseller_id AND pr.resource_id = p.resource_id
 LEFT JOIN {lim} rl ON rl.reseller_id = p.reseller_id AND rl.resource_id = p.resource_id
 LEFT JOIN agg ON agg.reseller_id = p.reseller_id AND agg.resource_id = p.resource_id
 LEFT JOIN (
@@ -188,6 +247,10 @@ LEFT JOIN (
 UNION ALL
 SELECT %(update)s, NULL, r.id,
   COALESCE(everyone.used, 0),
+  CASE WHEN r.kind = 'gauge' THEN NULL ELSE COALESCE(everyone.increment, 0) END,
+  CASE WHEN r.kind <> 'gauge' THEN NULL
+       WHEN pp.peak > COALESCE(everyone.used, 0) THEN pp.peak
+       ELSE COALESCE(everyone.used, 0) END,
   pl.{limit},
   COALESCE((SELECT SUM(l2.{limit}) FROM {lim} l2 JOIN {reseller} c ON c.id = l2.reseller_id
             WHERE c.parent_id IS NULL AND l2.resource_id = r.id), 0)
@@ -198,6 +261,8 @@ FROM {resource} r
 LEFT JOIN {lim} pl
   ON pl.resource_id = r.id AND pl.reseller_id IS NULL AND pl.organization_id IS NULL
 LEFT JOIN everyone ON everyone.resource_id = r.id
+LEFT JOIN {rollup} pp ON pp.update_id = %(previous_update)s
+  AND pp.reseller_id IS NULL AND pp.resource_id = r.id
 """
 
 

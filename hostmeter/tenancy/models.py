@@ -1,6 +1,7 @@
 """The provider, its service catalog, resellers, organizations and their limits."""
 
 import zoneinfo
+from datetime import datetime
 
 from croniter import CroniterBadDateError, croniter
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db.models import F, Q
 
 from hostmeter.fields import NameKeyField, QuantityField
 
+from .billing import Period, billing_period, period_named
 from .names import KEY_LENGTH, name_key
 
 domain_validator = RegexValidator(
@@ -117,6 +119,13 @@ class Provider(models.Model):
         validators=[validate_cron],
         help_text="When usage updates run: a cron expression in the provider's time zone.",
     )
+    billing_anchor_day = models.PositiveSmallIntegerField(
+        "billing period starts on day",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Counters are totalled per month from midnight of this day (1–28), "
+        "in the provider's time zone.",
+    )
     csv_bom = models.BooleanField(
         "CSV byte order mark", default=True, help_text="Lets spreadsheets read accents."
     )
@@ -132,7 +141,12 @@ class Provider(models.Model):
                 condition=Q(id=1),
                 name="%(app_label)s_%(class)s_single_row",
                 violation_error_message="There is only one provider.",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_anchor_day__gte=1, billing_anchor_day__lte=28),
+                name="%(app_label)s_%(class)s_anchor_day",
+                violation_error_message="A billing period starts on day 1 to 28.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,6 +159,14 @@ class Provider(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    def billing_period(self, instant: datetime) -> Period:
+        """The billing period an instant belongs to (tenancy.billing)."""
+        return billing_period(instant, anchor_day=self.billing_anchor_day, zone=self.zone)
+
+    def billing_period_named(self, key: str) -> Period:
+        """The billing period a YYYY-MM key names; ValueError for anything else."""
+        return period_named(key, anchor_day=self.billing_anchor_day, zone=self.zone)
 
     @classmethod
     def get(cls) -> "Provider":

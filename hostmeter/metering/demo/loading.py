@@ -174,9 +174,15 @@ def demo_load(
         cutoffs = demo_cutoffs(days=days, now=now, zone=provider.zone)
         measured = [c - SAMPLE_BEFORE_CUTOFF for c in cutoffs]
         say(f"Usage samples for {_n(days, 'day')} ({cutoffs[0].date()} to {cutoffs[-1].date()}):")
+        periods = [provider.billing_period(at).start for at in measured]
         summary.samples = usage_samples_store(
             _usage_samples(
-                seed=seed, organizations=org_plan, catalog=catalog, measured=measured, progress=say
+                seed=seed,
+                organizations=org_plan,
+                catalog=catalog,
+                measured=measured,
+                periods=[periods.index(p) for p in periods],
+                progress=say,
             )
         )
 

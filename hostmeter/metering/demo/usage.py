@@ -1,5 +1,6 @@
 """The demo's usage history: one sample per organization, resource and day, a gauge
-that grows or a counter that varies, and the daily cut-offs its usage updates run at."""
+that grows or a counter whose monthly total varies, and the daily cut-offs its usage
+updates run at."""
 
 import math
 import random
@@ -58,26 +59,61 @@ def _gauge(
 def _counter(
     rng: random.Random,
     limit: int,
-    days: int,
+    periods: list[int],
     fill: float,
     hot: float | None,
     *,
     whole: bool,
     threshold: float,
 ) -> list[int]:
-    """An amount per day, busier as the customer grows; a hot one spikes on the last day."""
+    """An amount per day whose billing period's total is a share of the monthly limit,
+    busier as the customer grows. A hot one ends its current (last) period above its
+    threshold; no other period total reaches it.
+
+    periods: the billing period (any label) each day's sample counts in, in order."""
+    days = len(periods)
     growth = rng.uniform(0.0, 0.4)
-    ceiling = _fill_cap(threshold) * limit
-    values = []
-    for day in range(days):
+    per_period = {p: periods.count(p) for p in periods}
+    month = {p: _days_in_full_period(periods, p, per_period) for p in per_period}
+    amounts = []
+    for day, period in enumerate(periods):
         share = day / (days - 1) if days > 1 else 1.0
-        amount = min(ceiling, fill * limit * (1 + growth * share) * rng.uniform(0.75, 1.25))
-        if hot is not None and day == days - 1:
-            amount = hot * limit
+        amount = fill * limit * (1 + growth * share) * rng.uniform(0.75, 1.25) / month[period]
+        amounts.append(amount)
+    ceiling = _fill_cap(threshold) * limit
+    last = periods[-1]
+    for period in per_period:
+        mine = [i for i, p in enumerate(periods) if p == period]
+        total = sum(amounts[i] for i in mine)
+        if hot is not None and period == last:
+            target = hot * limit
             if whole:
-                amount = max(round(amount), math.floor(threshold * limit) + 1)
-        values.append(round(amount) * SCALE if whole else round(amount * SCALE))
+                target = max(round(target), math.floor(threshold * limit) + 1)
+        elif total > ceiling:
+            target = ceiling
+        else:
+            continue
+        for i in mine:
+            amounts[i] *= target / total if total else 0
+        if total == 0 and mine:
+            amounts[mine[-1]] = target
+    values = [round(a) * SCALE if whole else round(a * SCALE) for a in amounts]
+    if whole and hot is not None:
+        # Rounding day by day must not take a hot count back under its threshold.
+        mine = [i for i, p in enumerate(periods) if p == last]
+        short = max(round(hot * limit), math.floor(threshold * limit) + 1) * SCALE - sum(
+            values[i] for i in mine
+        )
+        values[mine[-1]] = max(0, values[mine[-1]] + short)
     return values
+
+
+def _days_in_full_period(periods: list[int], period: int, per_period: dict[int, int]) -> int:
+    """How many days a period has in all: the demo's first and last ones are cut short
+    by its start and today, the others are whole (28 to 31 days)."""
+    return (
+        max(per_period[period], 30) if period in (periods[0], periods[-1]) else per_period[period]
+    )
 
 
 def _fill_cap(threshold: float) -> float:
@@ -91,9 +127,13 @@ def _usage_samples(
     organizations: list[_Organization],
     catalog: _Catalog,
     measured: list[datetime],
+    periods: list[int],
     progress: Callable[[str], None],
 ) -> Iterator[tuple[int, int, datetime, int, str]]:
-    """Yields every sample, one organization at a time, so memory stays flat."""
+    """Yields every sample, one organization at a time, so memory stays flat.
+
+    periods: the billing period each measured time counts in (counters fill a share of
+    the monthly limit per period)."""
     step = max(1, len(organizations) // 5)
     for org in organizations:
         # One generator per organization: its numbers do not depend on the others.
@@ -103,16 +143,13 @@ def _usage_samples(
             whole = resource.unit != "MB"
             threshold = float(resource.threshold_percent) / 100
             fill = min(_fill_cap(threshold), 0.05 + rng.betavariate(2, 5) * 0.8)
-            shape = _counter if resource.kind == Resource.Kind.COUNTER else _gauge
-            values = shape(
-                rng,
-                limit,
-                len(measured),
-                fill,
-                org.hot.get(resource.code),
-                whole=whole,
-                threshold=threshold,
-            )
+            hot = org.hot.get(resource.code)
+            if resource.kind == Resource.Kind.COUNTER:
+                values = _counter(rng, limit, periods, fill, hot, whole=whole, threshold=threshold)
+            else:
+                values = _gauge(
+                    rng, limit, len(measured), fill, hot, whole=whole, threshold=threshold
+                )
             for at, value in zip(measured, values, strict=True):
                 yield org.pk, resource.pk, at, value, DEMO_SOURCE
         if (org.index + 1) % step == 0 or org.index + 1 == len(organizations):

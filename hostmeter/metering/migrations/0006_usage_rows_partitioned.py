@@ -3,7 +3,7 @@
 Each update's rows live in a table of their own, `metering_usagerow_u<update id>`,
 attached to `metering_usagerow` as the partition FOR VALUES IN (<update id>). The
 update writes that table in one CREATE TABLE AS, indexes it in bulk and attaches it
-(`sql.ORGANIZATION_ROWS_PARTITION`, `sql.PARTITION_SEAL`): maintaining the two indexes
+(`sql.organization_rows_partition`, `sql.PARTITION_SEAL`): maintaining the two indexes
 row by row cost half as much again as writing the rows. Reading one update's rows
 touches its partition only.
 

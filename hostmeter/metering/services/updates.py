@@ -12,7 +12,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from hostmeter.heartbeat import Heartbeat
-from hostmeter.tenancy.models import Reseller
+from hostmeter.tenancy.models import Provider, Reseller
 from hostmeter.tenancy.services import reseller_links_rebuild
 
 from .. import sql
@@ -196,24 +196,36 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
     previous = (
         UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED, cutoff__lt=update.cutoff)
         .order_by("-cutoff")
-        .values_list("cutoff", flat=True)
+        .only("pk", "cutoff", "period_start")
         .first()
     )
+    period = Provider.get().billing_period(update.cutoff)
+    # The previous update's totals go on within a period; the period's first update
+    # sums its counters from the period's start.
+    carried = previous is not None and previous.period_start == period.start
     if connection.vendor == "postgresql":
         # These statements are costed as one subquery per organization × resource, so
         # PostgreSQL would JIT-compile them; the work is short index lookups and sums,
         # and compiling cost 0.2–0.3 s per statement at 100,000 organizations.
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-    bounds = {"update": update.pk, "cutoff": update.cutoff, "previous": previous or EPOCH}
-    rows = _freeze_rows(update, bounds)
+    bounds = {
+        "update": update.pk,
+        "cutoff": update.cutoff,
+        "previous": previous.cutoff if previous else EPOCH,
+        "previous_update": previous.pk if carried else None,
+        "period_start": period.start,
+    }
+    rows = _freeze_rows(update, bounds, carried=carried)
     # The rows do not read the reseller tree; the snapshots and roll-ups do. Rebuilt
     # after the long statement, its rows stay locked the shortest time.
     reseller_links_rebuild()
     sql.run_statement(sql.RESELLER_SNAPSHOTS, update=update.pk)
-    sql.run_statement(sql.ROLLUPS, update=update.pk)
+    sql.run_statement(sql.ROLLUPS, update=update.pk, previous_update=bounds["previous_update"])
     return {
-        "previous_cutoff": previous,
+        "previous_cutoff": previous.cutoff if previous else None,
+        "period_start": period.start,
+        "period_end": period.end,
         "rows_count": rows,
         "organizations_count": UsageRow.objects.filter(update=update)
         .values("organization_id")
@@ -223,10 +235,10 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
     }
 
 
-def _freeze_rows(update: UsageUpdate, bounds: dict[str, object]) -> int:
+def _freeze_rows(update: UsageUpdate, bounds: dict[str, object], *, carried: bool) -> int:
     """Writes the update's usage rows; returns how many."""
     if connection.vendor != "postgresql":
-        return sql.run_statement(sql.ORGANIZATION_ROWS, **bounds)
+        return sql.run_statement(sql.organization_rows(carried=carried), **bounds)
     partition = sql.partition_name(update.pk)
     table = UsageRow._meta.db_table
     with connection.cursor() as cursor:
@@ -242,7 +254,7 @@ def _freeze_rows(update: UsageUpdate, bounds: dict[str, object]) -> int:
                 raise UsageUpdateError(f"Usage rows of update {update.pk} already exist.")
             cursor.execute(f"DROP TABLE {connection.ops.quote_name(partition)}")
     rows = sql.run_statement(
-        sql.ORGANIZATION_ROWS_PARTITION,
+        sql.organization_rows_partition(carried=carried),
         names={"partition": partition},
         literals={"sequence": sequence},
         **bounds,

@@ -106,7 +106,7 @@ def test_one_row_per_organization_resource_and_update_still_holds(world, t0):
 
 def test_a_partition_has_the_columns_of_the_table(world, t0):
     """ATTACH wants the same columns, types and NOT NULLs: a field added to UsageRow
-    needs its column in sql.ORGANIZATION_ROWS_PARTITION and PARTITION_SEAL too."""
+    needs its column in sql.organization_rows_partition and PARTITION_SEAL too."""
     update = run(t0)
     assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
 

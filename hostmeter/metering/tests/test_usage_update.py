@@ -1,7 +1,7 @@
 """Usage update semantics, checked against figures computed here from the samples."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -40,12 +40,40 @@ def rows_of(update):
     }
 
 
+def increments_of(update):
+    return {
+        (row.organization_id, row.resource_id): row.increment
+        for row in UsageRow.objects.filter(update=update)
+    }
+
+
+def month_start(instant):
+    """The start of the calendar month (UTC) an instant counts in: midnight of the 1st
+    belongs to the month before."""
+    start = datetime(instant.year, instant.month, 1, tzinfo=UTC)
+    if instant == start:
+        start = datetime(
+            instant.year - (instant.month == 1), (instant.month - 2) % 12 + 1, 1, tzinfo=UTC
+        )
+    return start
+
+
 def expected_used(samples, org, resource, cutoff, previous):
-    """Independent reference: DESIGN.md's definition, in plain Python."""
+    """Independent reference: DESIGN.md's definition, in plain Python: a gauge's level
+    at the cut-off, a counter's sum over its calendar month up to the cut-off."""
     mine = [(at, v) for o, r, at, v, _ in samples if o == org and r == resource]
     if resource.kind == "gauge":
         before = [(at, v) for at, v in mine if at <= cutoff]
         return max(before, key=lambda p: p[0])[1] if before else Decimal(0)
+    start = month_start(cutoff)
+    return sum((v for at, v in mine if start < at <= cutoff), Decimal(0))
+
+
+def expected_increment(samples, org, resource, cutoff, previous):
+    """A counter's sum since the previous cut-off (every sample so far, at the first)."""
+    mine = [(at, v) for o, r, at, v, _ in samples if o == org and r == resource]
+    if resource.kind == "gauge":
+        return None
     return sum(
         (v for at, v in mine if (previous is None or at > previous) and at <= cutoff), Decimal(0)
     )
@@ -80,9 +108,12 @@ def test_counter_sums_window_after_previous_cutoff(resources, t0):
         ]
     )
     first, second = run(t0), run(t0 + day)
-    assert rows_of(first)[(org.pk, bw.pk)] == Decimal("3.5")
-    assert rows_of(second)[(org.pk, bw.pk)] == Decimal("5.000")
+    assert increments_of(first)[(org.pk, bw.pk)] == Decimal("3.5")
+    assert increments_of(second)[(org.pk, bw.pk)] == Decimal("5.000")
     assert second.previous_cutoff == first.cutoff
+    # Both windows are in March (t0 is 1 March, 02:00 UTC): the period's total goes on.
+    assert rows_of(first)[(org.pk, bw.pk)] == Decimal("3.5")
+    assert rows_of(second)[(org.pk, bw.pk)] == Decimal("8.500")
 
 
 def test_every_enabled_resource_gets_a_row_and_limits_are_frozen(resources, t0):
@@ -136,7 +167,7 @@ def test_random_timelines_match_reference(resources, t0):
     previous = None
     for cutoff in cutoffs:
         update = run(cutoff)
-        got = rows_of(update)
+        got, increments = rows_of(update), increments_of(update)
         for org in orgs:
             for r in res:
                 assert got[(org.pk, r.pk)] == expected_used(samples, org, r, cutoff, previous), (
@@ -144,6 +175,9 @@ def test_random_timelines_match_reference(resources, t0):
                     r.code,
                     cutoff,
                 )
+                assert increments[(org.pk, r.pk)] == expected_increment(
+                    samples, org, r, cutoff, previous
+                ), (org, r.code, cutoff)
         # roll-ups: parent includes its sub-reseller's organizations
         for reseller in (parent, child):
             below = {reseller.pk} | ({child.pk} if reseller == parent else set())

@@ -108,8 +108,8 @@ def world(resources, t0):
     store_sample(zeta, disk, t0 - timedelta(hours=1), "90")
     store_sample(eta, disk, t0 - timedelta(hours=1), "150")
     store_sample(direct, disk, t0 - timedelta(hours=1), "10")
-    store_sample(zeta, bandwidth, t0 - timedelta(hours=3), "50")
-    store_sample(zeta, bandwidth, t0 - timedelta(hours=2), "45")
+    store_sample(zeta, bandwidth, t0 - timedelta(minutes=90), "50")
+    store_sample(zeta, bandwidth, t0 - timedelta(minutes=60), "45")
     update = run_update(t0)
     assert update.status == "succeeded", update.error
     return SimpleNamespace(
