@@ -19,6 +19,7 @@ from hostmeter.accounts.services import user_save
 from hostmeter.fields import to_thousandths
 from hostmeter.metering.services.samples import usage_samples_store
 from hostmeter.metering.services.updates import usage_update_request, usage_update_run
+from hostmeter.reports.tests.reportdata import build_world
 from hostmeter.tenancy.models import Provider
 from hostmeter.tenancy.services import limit_set
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
@@ -122,8 +123,6 @@ def report_world(db):
     small size: Top Hosting with sub-reseller Sub Hosting, Other Hosting, organizations
     under each and the provider's own, random usage and one completed update as of
     2026-03-01 02:00 UTC; the provider in Europe/Berlin (the cut-off is 03:00 there)."""
-    from hostmeter.reports.tests.reportdata import build_world
-
     provider = Provider.get()
     provider.time_zone = "Europe/Berlin"
     provider.save()
