@@ -1,4 +1,5 @@
-"""Shared test fixtures: factories for the domain and a clock."""
+"""Shared test fixtures: factories for the domain and a clock; the customer bases and
+logins the tests share are in hostmeter/tests/fixtures.py (a plugin, named below)."""
 
 from datetime import UTC, datetime
 
@@ -9,6 +10,8 @@ from hostmeter.tests.factories import (  # noqa: F401  (fixtures re-exported)
     OrganizationFactory,
     ResellerFactory,
 )
+
+pytest_plugins = ["hostmeter.tests.fixtures"]
 
 
 def _db_order(item: pytest.Item) -> int:

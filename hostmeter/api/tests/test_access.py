@@ -75,9 +75,9 @@ def _call(client, method, path, body, world, ready_report):
     ("method", "path", "body", "allowed", "code", "refused"), ENDPOINTS, ids=IDS
 )
 def test_allowed_level(
-    make_client, world, ready_report, method, path, body, allowed, code, refused
+    make_client, api_world, ready_report, method, path, body, allowed, code, refused
 ):
-    response = _call(make_client(allowed), method, path, body, world, ready_report)
+    response = _call(make_client(allowed), method, path, body, api_world, ready_report)
     assert response.status_code == code, getattr(response, "data", response)
 
 
@@ -85,10 +85,10 @@ def test_allowed_level(
     ("method", "path", "body", "allowed", "code", "refused"), ENDPOINTS, ids=IDS
 )
 def test_refused_levels(
-    make_client, world, ready_report, method, path, body, allowed, code, refused
+    make_client, api_world, ready_report, method, path, body, allowed, code, refused
 ):
     for level in refused:
-        response = _call(make_client(level), method, path, body, world, ready_report)
+        response = _call(make_client(level), method, path, body, api_world, ready_report)
         assert response.status_code == 403, (level, response.data)
         assert "login level" in response.data["detail"]
 
@@ -97,9 +97,9 @@ def test_refused_levels(
     ("method", "path", "body", "allowed", "code", "refused"), ENDPOINTS, ids=IDS
 )
 def test_no_credentials(
-    make_client, world, ready_report, method, path, body, allowed, code, refused
+    make_client, api_world, ready_report, method, path, body, allowed, code, refused
 ):
-    response = _call(make_client(None), method, path, body, world, ready_report)
+    response = _call(make_client(None), method, path, body, api_world, ready_report)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="hostmeter"'
 
@@ -108,11 +108,11 @@ def test_no_credentials(
     ("method", "path", "body", "allowed", "code", "refused"), ENDPOINTS, ids=IDS
 )
 def test_ingest_only_token(
-    make_client, world, ready_report, method, path, body, allowed, code, refused
+    make_client, api_world, ready_report, method, path, body, allowed, code, refused
 ):
     """A collector's token pushes samples and can do nothing else, even of a Systems login."""
     client = make_client(S, scope="ingest")
-    response = _call(client, method, path, body, world, ready_report)
+    response = _call(client, method, path, body, api_world, ready_report)
     if path == "/api/v1/usage-samples/":
         assert response.status_code == 200
     else:
@@ -120,7 +120,7 @@ def test_ingest_only_token(
         assert "ingest" in response.data["detail"]
 
 
-def test_ingest_only_token_of_a_level_that_may_not_ingest(make_client, world):
+def test_ingest_only_token_of_a_level_that_may_not_ingest(make_client, api_world):
     client = make_client(M, scope="ingest")
     response = client.post("/api/v1/usage-samples/", [SAMPLE], format="json")
     assert response.status_code == 403
@@ -149,6 +149,6 @@ def test_every_api_route_is_in_the_table():
     assert routes - public == tested
 
 
-def test_a_method_an_endpoint_does_not_have_is_405(systems, world):
+def test_a_method_an_endpoint_does_not_have_is_405(systems, api_world):
     assert systems.put("/api/v1/limits/", {}, format="json").status_code == 405
     assert systems.delete("/api/v1/resellers/acme.example/").status_code == 405

@@ -41,30 +41,30 @@ def test_api_token_create_list_revoke(db):
     assert exit_code("api_token", "revoke", "hmt_00000000") == 2
 
 
-def test_generate_report_now_writes_the_file(world, tmp_path):
+def test_generate_report_now_writes_the_file(api_world, tmp_path):
     out = tmp_path / "acme.csv"
     _, err = run("generate_report", "reseller", "acme.example", "--now", "--output", str(out))
     assert "Ready: 2 rows" in err
     text = out.read_text(encoding="utf-8-sig")
     assert text.startswith("Usage as of,Organization")
     assert "shop.example" in text and "blog.example" in text
-    assert Report.objects.get(reseller=world.acme).status == "ready"
+    assert Report.objects.get(reseller=api_world.acme).status == "ready"
 
 
-def test_generate_report_without_wait_only_queues(world):
+def test_generate_report_without_wait_only_queues(api_world):
     _, err = run("generate_report", "summary")
     assert "queued" in err
     assert Report.objects.get(kind="summary").status == "queued"
 
 
-def test_generate_report_wait_times_out_without_a_worker(world):
+def test_generate_report_wait_times_out_without_a_worker(api_world):
     assert (
         exit_code("generate_report", "summary", "--wait", "--timeout", "0.2", "--interval", "0.1")
         == 3
     )
 
 
-def test_generate_report_failure_is_exit_1(world, monkeypatch):
+def test_generate_report_failure_is_exit_1(api_world, monkeypatch):
     import hostmeter.reports.services as services
 
     def broken(*, report):
@@ -77,7 +77,7 @@ def test_generate_report_failure_is_exit_1(world, monkeypatch):
     assert "disk on fire" in str(caught.value)
 
 
-def test_generate_report_bad_usage_is_exit_2(world, db):
+def test_generate_report_bad_usage_is_exit_2(api_world, db):
     assert exit_code("generate_report", "reseller") == 2
     assert exit_code("generate_report", "reseller", "nobody.example") == 2
     assert exit_code("generate_report", "summary", "acme.example") == 2
@@ -98,7 +98,7 @@ def test_generate_report_before_any_update_is_exit_2(db):
     assert exit_code("generate_report", "summary") == 2
 
 
-def test_export_report(world, ready_report, tmp_path):
+def test_export_report(api_world, ready_report, tmp_path):
     out = tmp_path / "export.csv"
     _, err = run("export_report", "reseller", "acme.example", "--output", str(out))
     assert "wrote" in err
@@ -108,7 +108,7 @@ def test_export_report(world, ready_report, tmp_path):
     assert exit_code("export_report", "reseller", "nobody.example", "--output", str(out)) == 2
 
 
-def test_export_report_to_stdout(world, ready_report, capfdbinary):
+def test_export_report_to_stdout(api_world, ready_report, capfdbinary):
     import sys
 
     call_command("export_report", "reseller", "acme.example", "--output", "-", stdout=sys.stdout)

@@ -23,7 +23,7 @@ def collector(make_client):
     return make_client("operations", scope="ingest")
 
 
-def test_json_rows_stored_bad_ones_reported_by_index(collector, world):
+def test_json_rows_stored_bad_ones_reported_by_index(collector, api_world):
     body = [
         sample(value=10),  # a JSON number is fine
         sample(org="nobody.example"),
@@ -51,7 +51,7 @@ def test_json_rows_stored_bad_ones_reported_by_index(collector, world):
     assert UsageSample.objects.filter(source="api").count() == 2
 
 
-def test_the_same_body_twice_stores_nothing_new(collector, world):
+def test_the_same_body_twice_stores_nothing_new(collector, api_world):
     body = [sample(at=f"2026-03-01T0{h}:00:00Z") for h in range(5)]
     first = collector.post(URL, body, format="json").data
     again = collector.post(URL, body, format="json").data
@@ -60,7 +60,7 @@ def test_the_same_body_twice_stores_nothing_new(collector, world):
     assert UsageSample.objects.filter(source="api").count() == 5
 
 
-def test_csv_body_with_errors_by_index_and_line(collector, world):
+def test_csv_body_with_errors_by_index_and_line(collector, api_world):
     body = (
         "\ufefforganization,resource,measured_at,value,source\r\n"
         "shop.example,disk_space,2026-03-01T02:00:00Z,12.5,du\r\n"
@@ -78,7 +78,7 @@ def test_csv_body_with_errors_by_index_and_line(collector, world):
     assert set(UsageSample.objects.values_list("source", flat=True)) >= {"du"}
 
 
-def test_json_lines_body(collector, world):
+def test_json_lines_body(collector, api_world):
     lines = [json.dumps(sample(at=f"2026-03-01T0{h}:00:00Z")) for h in range(3)] + ["{oops"]
     response = post(collector, "\n".join(lines) + "\n", "application/x-ndjson")
     assert response.status_code == 200, response.data
@@ -100,7 +100,9 @@ def test_json_lines_body(collector, world):
     ],
     ids=["not-a-list", "truncated", "trailing", "csv-header", "csv-empty", "jsonl-array", "bytes"],
 )
-def test_unreadable_body_is_400_and_stores_nothing(collector, world, body, content_type, reason):
+def test_unreadable_body_is_400_and_stores_nothing(
+    collector, api_world, body, content_type, reason
+):
     response = post(collector, body if isinstance(body, bytes) else body.encode(), content_type)
     assert response.status_code == 400
     assert reason in response.data["detail"]
@@ -108,7 +110,7 @@ def test_unreadable_body_is_400_and_stores_nothing(collector, world, body, conte
     assert not UsageSample.objects.filter(source="api").exists()
 
 
-def test_too_many_rows_is_413_and_stores_nothing(collector, world, settings):
+def test_too_many_rows_is_413_and_stores_nothing(collector, api_world, settings):
     settings.HOSTMETER_API = {**settings.HOSTMETER_API, "INGEST_MAX_ROWS": 3}
     body = [sample(at=f"2026-03-01T0{h}:00:00Z") for h in range(4)]
     response = collector.post(URL, body, format="json")
@@ -123,7 +125,7 @@ def test_too_many_rows_is_413_and_stores_nothing(collector, world, settings):
     assert collector.post(URL, body[:3], format="json").data["stored"] == 3
 
 
-def test_too_many_bytes_is_413_before_reading(collector, world, settings):
+def test_too_many_bytes_is_413_before_reading(collector, api_world, settings):
     settings.HOSTMETER_API = {**settings.HOSTMETER_API, "INGEST_MAX_BYTES": 100}
     response = collector.post(URL, [sample(), sample(value="2")], format="json")
     assert response.status_code == 413
@@ -131,18 +133,18 @@ def test_too_many_bytes_is_413_before_reading(collector, world, settings):
     assert not UsageSample.objects.filter(source="api").exists()
 
 
-def test_unsupported_media_type_and_empty_body(collector, world):
+def test_unsupported_media_type_and_empty_body(collector, api_world):
     assert post(collector, b"a=1", "application/x-www-form-urlencoded").status_code == 415
     assert post(collector, b"", "application/json").status_code == 411
 
 
-def test_empty_list_is_fine(collector, world):
+def test_empty_list_is_fine(collector, api_world):
     response = collector.post(URL, [], format="json")
     assert response.status_code == 200
     assert response.data == {"received": 0, "stored": 0, "duplicates": 0, "errors": []}
 
 
-def test_nul_characters_are_bad_rows(collector, world):
+def test_nul_characters_are_bad_rows(collector, api_world):
     body = [sample(org="shop\x00.example"), sample()]
     response = collector.post(URL, body, format="json")
     assert response.status_code == 200

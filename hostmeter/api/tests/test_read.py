@@ -27,7 +27,7 @@ def test_catalog(client, db):
     ).items()
 
 
-def test_resellers_with_sub_resellers_and_filters(client, world):
+def test_resellers_with_sub_resellers_and_filters(client, api_world):
     acme = client.get("/api/v1/resellers/acme.example/").data
     assert acme["sub_resellers"] == ["sub.acme.example"]
     assert acme["services"] == ["web", "mail"]
@@ -52,7 +52,7 @@ def test_search_ignores_accents_and_case(client, db):
     assert domains(client.get("/api/v1/organizations/?q=PLAIN.example")) == ["plain.example"]
 
 
-def test_organizations_filters(client, world):
+def test_organizations_filters(client, api_world):
     assert domains(client.get("/api/v1/organizations/?reseller=acme.example")) == ["shop.example"]
     assert domains(client.get("/api/v1/organizations/?below=acme.example")) == [
         "blog.example",
@@ -65,7 +65,7 @@ def test_organizations_filters(client, world):
     assert (shop["reseller"], shop["services"]) == ("acme.example", ["web", "mail"])
 
 
-def test_keyset_pages_cover_every_row_once_without_counting(client, world):
+def test_keyset_pages_cover_every_row_once_without_counting(client, api_world):
     for i in range(7):
         OrganizationFactory(name="Same name", domain=f"same{i}.example")
     seen, url, pages = [], "/api/v1/organizations/?page_size=3&ordering=-name", 0
@@ -82,7 +82,7 @@ def test_keyset_pages_cover_every_row_once_without_counting(client, world):
     assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
 
 
-def test_pagination_input_is_checked(client, world):
+def test_pagination_input_is_checked(client, api_world):
     assert client.get("/api/v1/organizations/?ordering=size").status_code == 400
     assert client.get("/api/v1/organizations/?page_size=0").status_code == 400
     assert client.get("/api/v1/organizations/?cursor=bogus").status_code == 400
@@ -92,7 +92,7 @@ def test_pagination_input_is_checked(client, world):
     assert other.status_code == 400  # a cursor of another ordering
 
 
-def test_limits(client, world):
+def test_limits(client, api_world):
     rows = client.get("/api/v1/limits/?resource=disk_space").data["results"]
     assert {(r["kind"], r["domain"], r["limit"]) for r in rows} == {
         ("provider", None, "1000.000"),
@@ -103,11 +103,11 @@ def test_limits(client, world):
     assert [r["limit"] for r in one] == ["500.000"]
 
 
-def test_usage_updates(client, world):
+def test_usage_updates(client, api_world):
     listed = client.get("/api/v1/usage-updates/").data["results"]
-    assert [u["id"] for u in listed] == [world.update.pk]
+    assert [u["id"] for u in listed] == [api_world.update.pk]
     latest = client.get("/api/v1/usage-updates/latest/").data
-    assert latest["id"] == world.update.pk
+    assert latest["id"] == api_world.update.pk
     assert latest["status"] == "succeeded"
     assert client.get("/api/v1/usage-updates/?status=failed").data["results"] == []
     assert client.get("/api/v1/usage-updates/999999/").status_code == 404
@@ -118,13 +118,15 @@ def _figure(services, resource):
     return next(f for s in services for f in s["resources"] if f["resource"] == resource)
 
 
-def test_summary_reseller_and_organization_usage(client, world):
+def test_summary_reseller_and_organization_usage(client, api_world):
     summary = client.get("/api/v1/usage-updates/latest/summary/").data
     disk = _figure(summary["services"], "disk_space")
     assert (disk["used"], disk["limit"], disk["allocated"]) == ("50.750", "1000.000", "500.000")
     assert disk["available"] == "500.000"  # sold: acme's 500; shop's is inside acme's
     assert summary["counts"]["organizations"] == 3
-    reseller = client.get(f"/api/v1/usage-updates/{world.update.pk}/resellers/acme.example/").data
+    reseller = client.get(
+        f"/api/v1/usage-updates/{api_world.update.pk}/resellers/acme.example/"
+    ).data
     assert _figure(reseller["services"], "disk_space")["used"] == "49.500"  # sub's blog too
     assert reseller["counts"]["organizations"] == 2
     org = client.get("/api/v1/usage-updates/latest/organizations/shop.example/").data
@@ -136,7 +138,7 @@ def test_summary_reseller_and_organization_usage(client, world):
     )
 
 
-def test_every_organizations_usage_in_an_update(client, world):
+def test_every_organizations_usage_in_an_update(client, api_world):
     rows = client.get("/api/v1/usage-updates/latest/organizations/?below=acme.example").data
     by_domain = {r["organization"]: r for r in rows["results"]}
     assert set(by_domain) == {"blog.example", "shop.example"}
@@ -145,11 +147,11 @@ def test_every_organizations_usage_in_an_update(client, world):
     assert by_domain["blog.example"]["reseller"] == "sub.acme.example"
 
 
-def test_usage_of_an_update_that_is_not_completed(client, world):
+def test_usage_of_an_update_that_is_not_completed(client, api_world):
     from hostmeter.metering.models import UsageUpdate
 
     failed = UsageUpdate.objects.create(
-        cutoff=world.update.cutoff.replace(year=2020), trigger="manual", status="failed"
+        cutoff=api_world.update.cutoff.replace(year=2020), trigger="manual", status="failed"
     )
     response = client.get(f"/api/v1/usage-updates/{failed.pk}/summary/")
     assert response.status_code == 409

@@ -5,7 +5,7 @@ from hostmeter.reports.models import Report, ReportEvent
 from hostmeter.reports.services import report_generate
 
 
-def test_request_poll_and_download(marketing, world):
+def test_request_poll_and_download(marketing, api_world):
     response = marketing.post(
         "/api/v1/reports/", {"kind": "reseller", "domain": "acme.example"}, format="json"
     )
@@ -56,7 +56,7 @@ def test_download_with_any_accept_header(marketing, ready_report):
     assert b"disk full" in refused.content
 
 
-def test_request_validation(marketing, world):
+def test_request_validation(marketing, api_world):
     for body, field in [
         ({"kind": "reseller"}, "domain"),
         ({"kind": "organization", "domain": "nobody.example"}, "domain"),
@@ -76,7 +76,7 @@ def test_request_without_a_completed_update_is_409(marketing, db):
     assert "no completed usage update" in response.data["detail"]
 
 
-def test_list_current_and_earlier_files(marketing, ready_report, world):
+def test_list_current_and_earlier_files(marketing, ready_report, api_world):
     marketing.post("/api/v1/reports/", {"kind": "summary", "format": "xlsx"}, format="json")
     listed = marketing.get("/api/v1/reports/").data["results"]
     assert [(r["kind"], r["status"]) for r in listed] == [
@@ -85,5 +85,5 @@ def test_list_current_and_earlier_files(marketing, ready_report, world):
     ]
     ready = marketing.get("/api/v1/reports/?status=ready&reseller=acme.example").data["results"]
     assert [r["id"] for r in ready] == [ready_report.pk]
-    assert marketing.get(f"/api/v1/reports/?update={world.update.pk}").data["results"]
+    assert marketing.get(f"/api/v1/reports/?update={api_world.update.pk}").data["results"]
     assert marketing.get("/api/v1/reports/?update=x").status_code == 400

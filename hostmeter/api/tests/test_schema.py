@@ -58,19 +58,13 @@ def _fetched_urls(html):
     """Every address the page makes the browser load: script and img sources, stylesheet
     and icon links. (Matching "cdn" anywhere in the page failed whenever the random CSRF
     token happened to contain those three letters.)"""
-    from html.parser import HTMLParser
+    from bs4 import BeautifulSoup
 
     urls = []
-
-    class Parser(HTMLParser):
-        def handle_starttag(self, tag, attrs):
-            attrs = dict(attrs)
-            if tag in {"script", "img"} and attrs.get("src"):
-                urls.append(attrs["src"])
-            if tag == "link" and attrs.get("href"):
-                urls.append(attrs["href"])
-
-    Parser().feed(html)
+    for tag in BeautifulSoup(html, "html.parser").find_all(["script", "img", "link"]):
+        url = tag.get("href" if tag.name == "link" else "src")
+        if url:
+            urls.append(url)
     return urls
 
 
@@ -111,7 +105,7 @@ def keep_connection():
 
 
 @pytest.fixture
-def systems_token(world, keep_connection):
+def systems_token(api_world, keep_connection):
     _, raw = api_token_create(user=UserFactory(login_level="systems"), name="schemathesis")
     return raw
 

@@ -4,7 +4,7 @@ services and set limits; validation errors name the field."""
 from hostmeter.tenancy.models import Organization, Reseller, ResellerLink, ResourceLimit
 
 
-def test_create_reseller_under_a_parent_with_services(operations, world):
+def test_create_reseller_under_a_parent_with_services(operations, api_world):
     response = operations.post(
         "/api/v1/resellers/",
         {
@@ -21,10 +21,10 @@ def test_create_reseller_under_a_parent_with_services(operations, world):
     deep = Reseller.objects.get(domain="deep.sub.acme.example")
     assert sorted(deep.services.values_list("code", flat=True)) == ["dns", "web"]
     # the tree closure follows: acme now has deep below it
-    assert ResellerLink.objects.filter(ancestor=world.acme, descendant=deep).exists()
+    assert ResellerLink.objects.filter(ancestor=api_world.acme, descendant=deep).exists()
 
 
-def test_validation_errors_name_the_field(operations, world):
+def test_validation_errors_name_the_field(operations, api_world):
     cases = [
         ({"name": "X", "domain": "acme.example"}, "domain"),  # taken
         ({"name": "X", "domain": "not a domain"}, "domain"),
@@ -40,7 +40,7 @@ def test_validation_errors_name_the_field(operations, world):
     assert not Reseller.objects.filter(domain="x.example").exists()
 
 
-def test_reseller_cannot_become_its_own_ancestor(operations, world):
+def test_reseller_cannot_become_its_own_ancestor(operations, api_world):
     response = operations.patch(
         "/api/v1/resellers/acme.example/", {"parent": "sub.acme.example"}, format="json"
     )
@@ -48,21 +48,21 @@ def test_reseller_cannot_become_its_own_ancestor(operations, world):
     assert "parent" in response.data
 
 
-def test_patch_changes_only_what_is_given_and_suspends(systems, world):
-    world.acme.contact_name = "Ann"
-    world.acme.save()
+def test_patch_changes_only_what_is_given_and_suspends(systems, api_world):
+    api_world.acme.contact_name = "Ann"
+    api_world.acme.save()
     response = systems.patch(
         "/api/v1/resellers/acme.example/", {"is_suspended": True, "name": "Acme 2"}, format="json"
     )
     assert response.status_code == 200, response.data
     assert (response.data["name"], response.data["is_suspended"]) == ("Acme 2", True)
-    acme = Reseller.objects.get(pk=world.acme.pk)
+    acme = Reseller.objects.get(pk=api_world.acme.pk)
     assert (acme.contact_name, acme.is_suspended) == ("Ann", True)
     assert sorted(acme.services.values_list("code", flat=True)) == ["mail", "web"]
     assert acme.children.count() == 1
 
 
-def test_organization_create_move_and_suspend(operations, world):
+def test_organization_create_move_and_suspend(operations, api_world):
     created = operations.post(
         "/api/v1/organizations/",
         {"name": "New", "domain": "new.example", "services": ["web"]},
@@ -77,7 +77,7 @@ def test_organization_create_move_and_suspend(operations, world):
     )
     assert moved.status_code == 200, moved.data
     org = Organization.objects.get(domain="new.example")
-    assert (org.reseller, org.is_suspended) == (world.sub, True)
+    assert (org.reseller, org.is_suspended) == (api_world.sub, True)
     assert sorted(org.services.values_list("code", flat=True)) == ["ssl", "web"]
     bad = operations.patch(
         "/api/v1/organizations/new.example/", {"reseller": "nobody.example"}, format="json"
@@ -86,7 +86,7 @@ def test_organization_create_move_and_suspend(operations, world):
     assert "reseller" in bad.data
 
 
-def test_set_limits(operations, world):
+def test_set_limits(operations, api_world):
     response = operations.post(
         "/api/v1/limits/",
         {
@@ -105,7 +105,7 @@ def test_set_limits(operations, world):
         format="json",
     )
     assert again.data["id"] == response.data["id"]
-    assert ResourceLimit.objects.get(organization=world.blog).limit == 30
+    assert ResourceLimit.objects.get(organization=api_world.blog).limit == 30
     for body, field in [
         ({"kind": "reseller", "resource": "disk_space", "limit": "1"}, "domain"),
         (
@@ -122,7 +122,7 @@ def test_set_limits(operations, world):
         assert field in refused.data, (body, refused.data)
 
 
-def test_nul_characters_are_refused_not_crashing(operations, world):
+def test_nul_characters_are_refused_not_crashing(operations, api_world):
     body = {"kind": "provider", "resource": "disk\x00space", "limit": "1"}
     response = operations.post("/api/v1/limits/", body, format="json")
     assert (response.status_code, list(response.data)) == (400, ["resource"])

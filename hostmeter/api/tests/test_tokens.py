@@ -23,7 +23,7 @@ def test_only_a_hash_is_stored(db):
 
 
 @pytest.mark.parametrize("keyword", ["Bearer", "Token", "bearer"])
-def test_both_header_keywords(marketing, world, keyword):
+def test_both_header_keywords(marketing, api_world, keyword):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"{keyword} {marketing.raw_token}")
     assert client.get("/api/v1/resellers/").status_code == 200
@@ -33,7 +33,7 @@ def test_both_header_keywords(marketing, world, keyword):
     "header",
     ["Bearer", "Bearer hmt_nope_nope", "Bearer a b", "Token hmt_", "Bearer {raw}x"],
 )
-def test_wrong_tokens_are_401(marketing, world, header):
+def test_wrong_tokens_are_401(marketing, api_world, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header.format(raw=marketing.raw_token))
     response = client.get("/api/v1/resellers/")
@@ -41,7 +41,7 @@ def test_wrong_tokens_are_401(marketing, world, header):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_revoked_token_and_inactive_login_are_401(marketing, world):
+def test_revoked_token_and_inactive_login_are_401(marketing, api_world):
     assert marketing.delete(f"/api/v1/tokens/{marketing.token.pk}/").status_code == 204
     assert marketing.get("/api/v1/resellers/").status_code == 401
     other = UserFactory(login_level="systems")
@@ -53,7 +53,7 @@ def test_revoked_token_and_inactive_login_are_401(marketing, world):
     assert client.get("/api/v1/resellers/").status_code == 401
 
 
-def test_last_used_is_written_at_most_once_a_minute(marketing, world):
+def test_last_used_is_written_at_most_once_a_minute(marketing, api_world):
     raw, pk = marketing.raw_token, marketing.token.pk
     first = api_token_check(raw)
     assert first.last_used_at is not None

@@ -14,6 +14,7 @@ from hostmeter.metering.models import UsageRow, UsageUpdate
 from hostmeter.metering.services.samples import usage_samples_store
 from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
+from hostmeter.tests.fixtures import run_update as run
 
 pytestmark = [
     pytest.mark.django_db,
@@ -23,11 +24,6 @@ pytestmark = [
 ]
 
 TABLE = UsageRow._meta.db_table
-
-
-def run(cutoff):
-    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
-    return usage_update_run(update_id=update.pk)
 
 
 def partitions() -> dict[str, str]:
@@ -59,7 +55,10 @@ def rows_in(table: str) -> int:
 
 
 @pytest.fixture
-def world(resources, t0):
+def sampled_orgs(resources, t0):
+    """Four organizations (three of one reseller's, one the provider's) with a disk sample
+    each before t0, and no usage update yet: each test runs its own (a usage world, as
+    the shared `world` fixture has, would bring a first update and its partition)."""
     reseller = ResellerFactory(services=["web", "mail"])
     orgs = [OrganizationFactory(reseller=reseller, services=["web", "mail"]) for _ in range(3)]
     orgs.append(OrganizationFactory(services=["web"]))
@@ -71,7 +70,7 @@ def world(resources, t0):
     return orgs
 
 
-def test_each_update_writes_its_rows_into_a_partition_of_its_own(world, t0):
+def test_each_update_writes_its_rows_into_a_partition_of_its_own(sampled_orgs, t0):
     first = run(t0)
     second = run(t0 + timedelta(days=1))
     assert first.status == second.status == UsageUpdate.Status.SUCCEEDED
@@ -92,7 +91,7 @@ def test_each_update_writes_its_rows_into_a_partition_of_its_own(world, t0):
     assert len(ids) == len(set(ids)) == first.rows_count + second.rows_count
 
 
-def test_one_row_per_organization_resource_and_update_still_holds(world, t0):
+def test_one_row_per_organization_resource_and_update_still_holds(sampled_orgs, t0):
     update = run(t0)
     row = UsageRow.objects.filter(update=update).first()
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -104,7 +103,7 @@ def test_one_row_per_organization_resource_and_update_still_holds(world, t0):
         )
 
 
-def test_a_partition_has_the_columns_of_the_table(world, t0):
+def test_a_partition_has_the_columns_of_the_table(sampled_orgs, t0):
     """ATTACH wants the same columns, types and NOT NULLs: a field added to UsageRow
     needs its column in sql.organization_rows_partition and PARTITION_SEAL too."""
     update = run(t0)
@@ -125,16 +124,16 @@ def test_a_partition_has_the_columns_of_the_table(world, t0):
     }
 
 
-def test_rows_can_only_be_written_into_an_update_s_partition(world, resources, t0):
+def test_rows_can_only_be_written_into_an_update_s_partition(sampled_orgs, resources, t0):
     """No DEFAULT partition: rows come from updates (migration 0006 says why)."""
     update = UsageUpdate.objects.create(cutoff=t0, trigger="command")
     with pytest.raises(IntegrityError, match="no partition"), transaction.atomic():
         UsageRow.objects.create(
-            update=update, organization=world[0], resource=resources["disk_space"], used=5
+            update=update, organization=sampled_orgs[0], resource=resources["disk_space"], used=5
         )
 
 
-def test_a_failed_update_leaves_no_partition(world, t0, monkeypatch):
+def test_a_failed_update_leaves_no_partition(sampled_orgs, t0, monkeypatch):
     monkeypatch.setattr(sql, "ROLLUPS", "SELECT no_such_column FROM {row}")
     update = run(t0)
     assert update.status == UsageUpdate.Status.FAILED
@@ -142,7 +141,7 @@ def test_a_failed_update_leaves_no_partition(world, t0, monkeypatch):
     assert not UsageRow.objects.filter(update=update).exists()
 
 
-def test_an_empty_leftover_partition_is_replaced(world, t0):
+def test_an_empty_leftover_partition_is_replaced(sampled_orgs, t0):
     update = usage_update_request(cutoff=t0, trigger="command", enqueue=False)
     name = sql.partition_name(update.pk)
     with connection.cursor() as cursor:
@@ -152,13 +151,15 @@ def test_an_empty_leftover_partition_is_replaced(world, t0):
     assert rows_in(name) == update.rows_count > 0
 
 
-def test_a_leftover_partition_with_rows_fails_the_update_and_keeps_them(world, resources, t0):
+def test_a_leftover_partition_with_rows_fails_the_update_and_keeps_them(
+    sampled_orgs, resources, t0
+):
     update = usage_update_request(cutoff=t0, trigger="command", enqueue=False)
     name = sql.partition_name(update.pk)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES IN ({update.pk})")
     UsageRow.objects.create(
-        update=update, organization=world[0], resource=resources["disk_space"], used=7
+        update=update, organization=sampled_orgs[0], resource=resources["disk_space"], used=7
     )
     update = usage_update_run(update_id=update.pk)
     assert update.status == UsageUpdate.Status.FAILED
@@ -189,7 +190,7 @@ def public_privileges() -> set[str]:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_the_migration_moves_rows_both_ways(world, t0):
+def test_the_migration_moves_rows_both_ways(sampled_orgs, t0):
     first, second = run(t0), run(t0 + timedelta(days=1))
     # the newest ids gone: the sequence must still go on past them, never back
     newest = UsageRow.objects.filter(update=second).order_by("-id")[:2]
@@ -225,7 +226,7 @@ def test_the_migration_moves_rows_both_ways(world, t0):
 
 # serialized_rollback: the catalog seeded by migrations survives the flush
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_readers_go_on_while_an_update_attaches_its_partition(world, t0, monkeypatch):
+def test_readers_go_on_while_an_update_attaches_its_partition(sampled_orgs, t0, monkeypatch):
     """ATTACH locks nothing a page, a report or a delete check reads, even a query no
     update id narrows (with a DEFAULT partition it did: ATTACH locked that one)."""
     first = run(t0)
@@ -256,13 +257,13 @@ def test_readers_go_on_while_an_update_attaches_its_partition(world, t0, monkeyp
             cursor.execute("SET lock_timeout = '1s'")
             try:
                 cursor.execute(
-                    f"SELECT COUNT(*) FROM {TABLE} WHERE organization_id = %s", [world[0].pk]
+                    f"SELECT COUNT(*) FROM {TABLE} WHERE organization_id = %s", [sampled_orgs[0].pk]
                 )
                 assert cursor.fetchone()[0] > 0
                 cursor.execute(f"SELECT COUNT(*) FROM {TABLE} WHERE update_id = %s", [first.pk])
                 assert cursor.fetchone()[0] == first.rows_count
                 # what Django reads before deleting an organization (PROTECT)
-                assert UsageRow.objects.filter(organization=world[0]).exists()
+                assert UsageRow.objects.filter(organization=sampled_orgs[0]).exists()
             finally:
                 cursor.execute("RESET lock_timeout")
     finally:

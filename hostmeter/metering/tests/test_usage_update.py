@@ -17,6 +17,7 @@ from hostmeter.metering.services.updates import (
 )
 from hostmeter.tenancy.services import limit_set
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
+from hostmeter.tests.fixtures import run_update as run
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +27,6 @@ def store(samples):
     return usage_samples_store(
         (o.pk, r.pk, at, to_thousandths(v), src) for o, r, at, v, src in samples
     )
-
-
-def run(cutoff):
-    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
-    return usage_update_run(update_id=update.pk)
 
 
 def rows_of(update):

@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from hostmeter.reports.models import Report, ReportEvent
 from hostmeter.reports.services import report_generate, report_request
-from hostmeter.tenancy.models import Provider
 
-from .reportdata import build_world, read_csv, staff, stored_bytes
+from .reportdata import read_csv, staff, stored_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +24,6 @@ WHEN = "20260301-0300"
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def world():
-    provider = Provider.get()
-    provider.time_zone = "Europe/Berlin"
-    provider.save()
-    return build_world(top_orgs=6, sub_orgs=4, tricky=False)
 
 
 def ready(kind, world, subject=None, fmt="csv") -> Report:
@@ -67,8 +58,8 @@ def downloads() -> list[tuple[int, str | None]]:
 
 
 @pytest.mark.parametrize("level", MAY)
-def test_levels_that_may_get_the_file(client, world, level):
-    report = ready("reseller", world, world.top)
+def test_levels_that_may_get_the_file(client, report_world, level):
+    report = ready("reseller", report_world, report_world.top)
     user = staff(level)
     client.force_login(user)
     response = client.get(reverse("reports:report-download", args=[report.pk]))
@@ -79,13 +70,13 @@ def test_levels_that_may_get_the_file(client, world, level):
     assert response["Content-Type"].startswith("text/csv")
     data = body(response)
     assert data == stored_bytes(report)
-    assert len(read_csv(data)[1]) == len(world.below(world.top))
+    assert len(read_csv(data)[1]) == len(report_world.below(report_world.top))
     assert downloads() == [(report.pk, user.username)]
 
 
 @pytest.mark.parametrize("level", MAY_NOT)
-def test_levels_that_may_not_get_403_and_no_bytes(client, world, level):
-    report = ready("reseller", world, world.top)
+def test_levels_that_may_not_get_403_and_no_bytes(client, report_world, level):
+    report = ready("reseller", report_world, report_world.top)
     client.force_login(staff(level))
     response = client.get(reverse("reports:report-download", args=[report.pk]))
     assert response.status_code == 403
@@ -95,8 +86,8 @@ def test_levels_that_may_not_get_403_and_no_bytes(client, world, level):
     assert downloads() == []
 
 
-def test_anonymous_is_sent_to_sign_in(client, world):
-    report = ready("reseller", world, world.top)
+def test_anonymous_is_sent_to_sign_in(client, report_world):
+    report = ready("reseller", report_world, report_world.top)
     url = reverse("reports:report-download", args=[report.pk])
     response = client.get(url)
     assert response.status_code == 302
@@ -106,8 +97,10 @@ def test_anonymous_is_sent_to_sign_in(client, world):
 
 
 @pytest.mark.parametrize("status", ["queued", "generating", "failed"])
-def test_a_report_that_is_not_ready_is_409(client, world, status):
-    report, _ = report_request(kind="reseller", subject=world.top, update=world.update)
+def test_a_report_that_is_not_ready_is_409(client, report_world, status):
+    report, _ = report_request(
+        kind="reseller", subject=report_world.top, update=report_world.update
+    )
     Report.objects.filter(pk=report.pk).update(
         status=status, error="disk full" * (status == "failed")
     )
@@ -121,14 +114,14 @@ def test_a_report_that_is_not_ready_is_409(client, world, status):
     assert downloads() == []
 
 
-def test_an_xlsx_file_and_the_whole_reports(client, world):
+def test_an_xlsx_file_and_the_whole_reports(client, report_world):
     client.force_login(staff("operations"))
     for kind, name in (
         ("summary", "summary"),
         ("resellers", "reseller-usage"),
         ("organizations", "organization-site-usage"),
     ):
-        report = ready(kind, world, fmt="xlsx")
+        report = ready(kind, report_world, fmt="xlsx")
         response = client.get(reverse("reports:report-download", args=[report.pk]))
         assert response.status_code == 200
         assert response["Content-Disposition"] == (
@@ -146,11 +139,11 @@ def actions(client, *ids, action="export", **extra):
     return client.post(reverse("usage:reseller-actions"), data)
 
 
-def test_export_one_ready_report_gives_its_csv(client, world):
-    report = ready("reseller", world, world.top)
+def test_export_one_ready_report_gives_its_csv(client, report_world):
+    report = ready("reseller", report_world, report_world.top)
     user = staff("marketing")
     client.force_login(user)
-    response = actions(client, world.top.pk)
+    response = actions(client, report_world.top.pk)
     assert response.status_code == 200
     assert response["Content-Disposition"] == (
         f'attachment; filename="hostmeter-reseller-top.example-{WHEN}.csv"'
@@ -159,9 +152,9 @@ def test_export_one_ready_report_gives_its_csv(client, world):
     assert downloads() == [(report.pk, user.username)]
 
 
-def test_export_several_ready_reports_gives_one_zip(client, world):
-    chosen = [world.top, world.sub, world.other]
-    reports = {r.domain: ready("reseller", world, r) for r in chosen}
+def test_export_several_ready_reports_gives_one_zip(client, report_world):
+    chosen = [report_world.top, report_world.sub, report_world.other]
+    reports = {r.domain: ready("reseller", report_world, r) for r in chosen}
     user = staff("systems")
     client.force_login(user)
     response = actions(client, *(r.pk for r in chosen))
@@ -176,16 +169,19 @@ def test_export_several_ready_reports_gives_one_zip(client, world):
             data = archive.read(f"hostmeter-reseller-{domain}-{WHEN}.csv")
             assert data == stored_bytes(report)
             reseller = next(r for r in chosen if r.domain == domain)
-            assert len(read_csv(data)[1]) == len(world.below(reseller))
+            assert len(read_csv(data)[1]) == len(report_world.below(reseller))
     assert downloads() == sorted((r.pk, user.username) for r in reports.values())
 
 
-def test_export_refuses_when_any_selected_report_is_not_ready(client, world):
-    ready("reseller", world, world.top)
-    report_request(kind="reseller", subject=world.sub, update=world.update)  # queued
+def test_export_refuses_when_any_selected_report_is_not_ready(client, report_world):
+    ready("reseller", report_world, report_world.top)
+    report_request(kind="reseller", subject=report_world.sub, update=report_world.update)  # queued
     client.force_login(staff("marketing"))
-    # world.other has no report at all: Not generated
-    for selection in ([world.top.pk, world.sub.pk], [world.top.pk, world.other.pk]):
+    # report_world.other has no report at all: Not generated
+    for selection in (
+        [report_world.top.pk, report_world.sub.pk],
+        [report_world.top.pk, report_world.other.pk],
+    ):
         response = actions(client, *selection)
         assert response.status_code == 303
         assert "Content-Disposition" not in response
@@ -195,32 +191,32 @@ def test_export_refuses_when_any_selected_report_is_not_ready(client, world):
     assert downloads() == []
 
 
-def test_generate_from_the_action_bar_queues_and_audits(client, world):
+def test_generate_from_the_action_bar_queues_and_audits(client, report_world):
     user = staff("marketing")
     client.force_login(user)
-    response = actions(client, world.top.pk, world.sub.pk, action="generate")
+    response = actions(client, report_world.top.pk, report_world.sub.pk, action="generate")
     assert response.status_code == 303
     assert messages_of(client, response) == ["2 reports queued."]
-    reports = Report.objects.filter(kind="reseller", update=world.update)
+    reports = Report.objects.filter(kind="reseller", update=report_world.update)
     assert sorted(reports.values_list("reseller_id", "status", "requested_by")) == sorted(
-        [(world.top.pk, "queued", user.pk), (world.sub.pk, "queued", user.pk)]
+        [(report_world.top.pk, "queued", user.pk), (report_world.sub.pk, "queued", user.pk)]
     )
     events = ReportEvent.objects.filter(action="requested")
     assert sorted(events.values_list("report__reseller_id", "user")) == sorted(
-        [(world.top.pk, user.pk), (world.sub.pk, user.pk)]
+        [(report_world.top.pk, user.pk), (report_world.sub.pk, user.pk)]
     )
     # asking again starts nothing
-    response = actions(client, world.top.pk, action="generate")
+    response = actions(client, report_world.top.pk, action="generate")
     assert messages_of(client, response) == ["1 already being generated."]
     assert reports.count() == 2 and events.count() == 2
 
 
 @pytest.mark.parametrize("level", MAY_NOT)
-def test_the_action_bar_is_refused_to_other_levels(client, world, level):
-    ready("reseller", world, world.top)
+def test_the_action_bar_is_refused_to_other_levels(client, report_world, level):
+    ready("reseller", report_world, report_world.top)
     client.force_login(staff(level))
-    assert actions(client, world.top.pk).status_code == 403
-    assert actions(client, world.sub.pk, action="generate").status_code == 403
+    assert actions(client, report_world.top.pk).status_code == 403
+    assert actions(client, report_world.sub.pk, action="generate").status_code == 403
     assert downloads() == []
     assert Report.objects.count() == 1
 
@@ -230,7 +226,7 @@ def test_the_action_bar_is_refused_to_other_levels(client, world, level):
 
 @pytest.mark.parametrize("kind", ["summary", "resellers", "organizations"])
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_export_tab_generate_queues(client, world, kind, fmt):
+def test_export_tab_generate_queues(client, report_world, kind, fmt):
     user = staff("operations")
     client.force_login(user)
     response = client.post(reverse("reports:export-generate"), {"kind": kind, "format": fmt})
@@ -257,7 +253,7 @@ def test_export_tab_generate_queues(client, world, kind, fmt):
         {},
     ],
 )
-def test_export_tab_refuses_unknown_kinds(client, world, data):
+def test_export_tab_refuses_unknown_kinds(client, report_world, data):
     client.force_login(staff("marketing"))
     response = client.post(reverse("reports:export-generate"), data)
     assert response.status_code == 303
@@ -265,8 +261,8 @@ def test_export_tab_refuses_unknown_kinds(client, world, data):
     assert not Report.objects.exists()
 
 
-def test_export_tab_lists_files_with_download_links(client, world):
-    report = ready("organizations", world)
+def test_export_tab_lists_files_with_download_links(client, report_world):
+    report = ready("organizations", report_world)
     client.force_login(staff("marketing"))
     page = client.get(reverse("reports:export-reports")).content.decode()
     assert reverse("reports:report-download", args=[report.pk]) in page
@@ -276,13 +272,13 @@ def test_export_tab_lists_files_with_download_links(client, world):
 
 
 @pytest.mark.parametrize("level", ["operations", "marketing", *MAY_NOT])
-def test_audit_log_is_refused_below_systems(client, world, level):
+def test_audit_log_is_refused_below_systems(client, report_world, level):
     client.force_login(staff(level))
     assert client.get(reverse("reports:audit-log")).status_code == 403
 
 
-def test_audit_log_shows_requests_generations_and_downloads(client, world):
-    report = ready("reseller", world, world.top)
+def test_audit_log_shows_requests_generations_and_downloads(client, report_world):
+    report = ready("reseller", report_world, report_world.top)
     downloader = staff("marketing")
     client.force_login(downloader)
     client.get(reverse("reports:report-download", args=[report.pk]))
@@ -296,10 +292,10 @@ def test_audit_log_shows_requests_generations_and_downloads(client, world):
 
 
 @pytest.mark.parametrize("kind", ["reseller", "organization"])
-def test_the_list_shows_a_queued_report_after_generate(client, world, kind):
+def test_the_list_shows_a_queued_report_after_generate(client, report_world, kind):
     """Regression: _status_poller.html reversed subject.status_url, which Subject lacked:
     NoReverseMatch (HTTP 500) with any row Queued or Generating (found on c0c9295)."""
-    subject = world.top if kind == "reseller" else world.orgs[0]
+    subject = report_world.top if kind == "reseller" else report_world.orgs[0]
     client.force_login(staff("marketing"))
     response = client.post(
         reverse(f"usage:{kind}-actions"), {"action": "generate", "selected": [subject.pk]}

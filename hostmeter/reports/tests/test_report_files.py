@@ -50,7 +50,10 @@ def provider():
 
 
 @pytest.fixture
-def world(provider):
+def report_files_world(provider):
+    """build_world at full size, not the shared report_world: more than a page of
+    organizations under Top Hosting and its sub-reseller, and the tricky names (quotes,
+    a formula, a tab, accents, Japanese) a file must carry unharmed."""
     return build_world()
 
 
@@ -111,8 +114,8 @@ def resources():
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("kind", KINDS)
-def test_header_and_usage_as_of(world, kind, fmt):
-    report, data = generate(kind, world, fmt)
+def test_header_and_usage_as_of(report_files_world, kind, fmt):
+    report, data = generate(kind, report_files_world, fmt)
     header, rows, _ = read(fmt, data)
     assert header[0] == "Usage as of"
     if kind == "summary":
@@ -127,7 +130,7 @@ def test_header_and_usage_as_of(world, kind, fmt):
     assert rows and report.row_count == len(rows)
     for row in rows:
         as_of = datetime.fromisoformat(row["Usage as of"])
-        assert as_of == world.update.cutoff
+        assert as_of == report_files_world.update.cutoff
         assert as_of.utcoffset() == timedelta(hours=1), "not in the provider's zone"
     assert rows[0]["Usage as of"] == "2026-03-01T03:00:00+01:00"
 
@@ -136,29 +139,31 @@ def test_header_and_usage_as_of(world, kind, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_reseller_file_holds_every_organization_below_it(world, fmt):
-    below = world.below(world.top)
+def test_a_reseller_file_holds_every_organization_below_it(report_files_world, fmt):
+    below = report_files_world.below(report_files_world.top)
     assert len(below) > 30, "more than a page of the on-screen list"
-    assert any(o.reseller_id == world.sub.pk for o in below)
-    _, data = generate("reseller", world, fmt)
+    assert any(o.reseller_id == report_files_world.sub.pk for o in below)
+    _, data = generate("reseller", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     assert sorted(r["Domain"] for r in rows) == sorted(o.domain for o in below)
     assert {r["Reseller domain"] for r in rows} == {"top.example", "sub.example"}
 
-    _, data = generate("reseller", world, fmt, subject=world.sub)
+    _, data = generate("reseller", report_files_world, fmt, subject=report_files_world.sub)
     _, rows, _ = read(fmt, data)
-    assert sorted(r["Domain"] for r in rows) == sorted(o.domain for o in world.below(world.sub))
+    assert sorted(r["Domain"] for r in rows) == sorted(
+        o.domain for o in report_files_world.below(report_files_world.sub)
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_whole_files_hold_every_row(world, fmt):
-    _, data = generate("organizations", world, fmt)
+def test_whole_files_hold_every_row(report_files_world, fmt):
+    _, data = generate("organizations", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
-    assert sorted(r["Domain"] for r in rows) == sorted(o.domain for o in world.orgs)
+    assert sorted(r["Domain"] for r in rows) == sorted(o.domain for o in report_files_world.orgs)
     direct = {r["Domain"]: r["Reseller"] for r in rows if not r["Reseller domain"]}
     assert set(direct.values()) == {"direct"} and len(direct) == 3
 
-    _, data = generate("resellers", world, fmt)
+    _, data = generate("resellers", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     assert {(r["Reseller"], r["Domain"], r["Parent reseller"] or "") for r in rows} == {
         ("Top Hosting", "top.example", ""),
@@ -166,14 +171,14 @@ def test_whole_files_hold_every_row(world, fmt):
         ("Other Hosting", "other.example", ""),
     }
 
-    _, data = generate("summary", world, fmt)
+    _, data = generate("summary", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     assert [(r["Service"], r["Resource"], r["Unit"]) for r in rows] == [
         (r.service.name, r.name, r.unit) for r in resources()
     ]
 
-    org = world.tricky["tokyo"]
-    _, data = generate("organization", world, fmt)
+    org = report_files_world.tricky["tokyo"]
+    _, data = generate("organization", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     assert [(r["Organization"], r["Domain"]) for r in rows] == [(org.name, org.domain)]
 
@@ -182,16 +187,16 @@ def test_whole_files_hold_every_row(world, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_totals_equal_the_usage_update(world, fmt):
-    update = world.update
+def test_totals_equal_the_usage_update(report_files_world, fmt):
+    update = report_files_world.update
     checked = 0
     for kind, subject, holder in (
-        ("reseller", world.top, world.top),
-        ("reseller", world.sub, world.sub),
-        ("reseller", world.other, world.other),
+        ("reseller", report_files_world.top, report_files_world.top),
+        ("reseller", report_files_world.sub, report_files_world.sub),
+        ("reseller", report_files_world.other, report_files_world.other),
         ("organizations", None, None),
     ):
-        _, data = generate(kind, world, fmt, subject=subject)
+        _, data = generate(kind, report_files_world, fmt, subject=subject)
         _, rows, _ = read(fmt, data)
         for resource in resources():
             used_header, _ = usage_headers(resource)
@@ -200,13 +205,13 @@ def test_totals_equal_the_usage_update(world, fmt):
             assert total == rollup, (kind, subject, resource.code)
             checked += bool(total)
     assert checked >= 10
-    assert rollup_used(update, world.top, "disk_space") > 0
+    assert rollup_used(update, report_files_world.top, "disk_space") > 0
 
-    _, data = generate("resellers", world, fmt)
+    _, data = generate("resellers", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     for row in rows:
-        holder = {"top.example": world.top, "sub.example": world.sub}.get(
-            row["Domain"], world.other
+        holder = {"top.example": report_files_world.top, "sub.example": report_files_world.sub}.get(
+            row["Domain"], report_files_world.other
         )
         assert number(row["Disk space used (MB)"]) == rollup_used(update, holder, "disk_space")
         assert number(row["Disk space limit (MB)"]) == {
@@ -214,7 +219,7 @@ def test_totals_equal_the_usage_update(world, fmt):
             "sub.example": Decimal(150000),
         }.get(row["Domain"])
 
-    _, data = generate("summary", world, fmt)
+    _, data = generate("summary", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     disk = next(r for r in rows if r["Resource"] == "Disk space")
     assert number(disk["Used"]) == rollup_used(update, None, "disk_space")
@@ -226,12 +231,14 @@ def test_totals_equal_the_usage_update(world, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_cell_is_the_organizations_frozen_figure_or_empty(world, fmt):
-    _, data = generate("organizations", world, fmt)
+def test_every_cell_is_the_organizations_frozen_figure_or_empty(report_files_world, fmt):
+    _, data = generate("organizations", report_files_world, fmt)
     header, rows, types = read(fmt, data)
     frozen = {
         (row.organization.domain, row.resource_id): row
-        for row in UsageRow.objects.filter(update=world.update).select_related("organization")
+        for row in UsageRow.objects.filter(update=report_files_world.update).select_related(
+            "organization"
+        )
     }
     dns_only = 0
     for i, row in enumerate(rows):
@@ -273,29 +280,29 @@ def test_a_negative_number_stays_a_number(provider):
 # ---------------------------------------------------------------- CSV: RFC 4180 and settings
 
 
-def test_csv_is_rfc4180_with_a_bom(world):
-    _, data = generate("organizations", world, "csv")
+def test_csv_is_rfc4180_with_a_bom(report_files_world):
+    _, data = generate("organizations", report_files_world, "csv")
     assert data.startswith(BOM)
     assert data.endswith(b"\r\n")
     assert b"\n" not in data.replace(b"\r\n", b""), "a line end other than CRLF"
     assert b"\r" not in data.replace(b"\r\n", b"")
     lines = data[len(BOM) :].split(b"\r\n")[:-1]
-    assert len(lines) == len(world.orgs) + 1  # a header and one line per organization
+    assert len(lines) == len(report_files_world.orgs) + 1  # a header and one line per organization
     assert b',"Acme, ""Best"" Hosting",' in data
     _, rows = read_csv(data)
     assert TRICKY_NAMES["quoted"] in {r["Organization"] for r in rows}
 
 
-def test_csv_without_bom_and_with_semicolons(world, provider):
+def test_csv_without_bom_and_with_semicolons(report_files_world, provider):
     provider.csv_bom = False
     provider.csv_delimiter = ";"
     provider.save()
-    _, data = generate("reseller", world, "csv")
+    _, data = generate("reseller", report_files_world, "csv")
     assert data.startswith(b"Usage as of;Organization;Domain;Reseller;")
     assert data.endswith(b"\r\n")
     header, rows = read_csv(data, delimiter=";")
     assert "Disk space used (MB)" in header
-    assert len(rows) == len(world.below(world.top))
+    assert len(rows) == len(report_files_world.below(report_files_world.top))
     names = {r["Organization"] for r in rows}
     assert {TRICKY_NAMES["quoted"], "Zoë's Café", "東京ホスティング"} <= names
     # the decimal point stays a point: numbers are unformatted
@@ -304,10 +311,10 @@ def test_csv_without_bom_and_with_semicolons(world, provider):
     )
 
 
-def test_csv_with_bom_off_still_decodes_as_utf8(world, provider):
+def test_csv_with_bom_off_still_decodes_as_utf8(report_files_world, provider):
     provider.csv_bom = False
     provider.save()
-    _, data = generate("organizations", world, "csv")
+    _, data = generate("organizations", report_files_world, "csv")
     assert not data.startswith(BOM)
     assert "東京ホスティング".encode() in data
     data.decode("utf-8")
@@ -319,15 +326,15 @@ def test_csv_with_bom_off_still_decodes_as_utf8(world, provider):
 DANGEROUS = ("formula", "plus", "minus", "at", "tab")
 
 
-def test_csv_neutralises_formulas_in_text_cells_only(world):
-    _, data = generate("organizations", world, "csv")
+def test_csv_neutralises_formulas_in_text_cells_only(report_files_world):
+    _, data = generate("organizations", report_files_world, "csv")
     header, rows = read_csv(data)
     by_domain = {r["Domain"]: r for r in rows}
     for key in DANGEROUS:
-        org = world.tricky[key]
+        org = report_files_world.tricky[key]
         assert by_domain[org.domain]["Organization"] == "'" + org.name, key
     for key in ("quoted", "zoe", "muller", "tokyo"):
-        org = world.tricky[key]
+        org = report_files_world.tricky[key]
         assert by_domain[org.domain]["Organization"] == org.name, key
     numeric = [h for h in header if " used" in h or " limit" in h]
     for row in rows:
@@ -336,12 +343,12 @@ def test_csv_neutralises_formulas_in_text_cells_only(world):
             assert row[h] == "" or NUMBER.fullmatch(row[h])
 
 
-def test_xlsx_writes_names_as_text_and_figures_as_numbers(world):
-    _, data = generate("organizations", world, "xlsx")
+def test_xlsx_writes_names_as_text_and_figures_as_numbers(report_files_world):
+    _, data = generate("organizations", report_files_world, "xlsx")
     header, rows, types = read_xlsx(data)
     by_domain = {r["Domain"]: (r, t) for r, t in zip(rows, types, strict=True)}
     for key, name in TRICKY_NAMES.items():
-        row, cell_types = by_domain[world.tricky[key].domain]
+        row, cell_types = by_domain[report_files_world.tricky[key].domain]
         assert cell_types["Organization"] == "s", "a name must never be a formula"
         # typed cells need no apostrophe: the name reads exactly as it was entered
         assert row["Organization"] == name, key
@@ -354,13 +361,13 @@ def test_xlsx_writes_names_as_text_and_figures_as_numbers(world):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_non_ascii_names_round_trip(world, fmt):
-    _, data = generate("organizations", world, fmt)
+def test_non_ascii_names_round_trip(report_files_world, fmt):
+    _, data = generate("organizations", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     names = {r["Domain"]: r["Organization"] for r in rows}
     for key in ("zoe", "muller", "tokyo", "quoted"):
-        assert names[world.tricky[key].domain] == TRICKY_NAMES[key]
-    _, data = generate("organization", world, fmt)
+        assert names[report_files_world.tricky[key].domain] == TRICKY_NAMES[key]
+    _, data = generate("organization", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     assert rows[0]["Organization"] == "東京ホスティング"
 
@@ -398,33 +405,36 @@ def test_line_breaks_in_names_are_folded(provider):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_resellers_file_counts_every_organization(world, fmt):
-    _, data = generate("resellers", world, fmt)
+def test_resellers_file_counts_every_organization(report_files_world, fmt):
+    _, data = generate("resellers", report_files_world, fmt)
     _, rows, _ = read(fmt, data)
     counts = {r["Domain"]: number(r["Organizations"]) for r in rows}
     assert counts == {
-        "top.example": len(world.below(world.top)),
-        "sub.example": len(world.below(world.sub)),
-        "other.example": len(world.below(world.other)),
+        "top.example": len(report_files_world.below(report_files_world.top)),
+        "sub.example": len(report_files_world.below(report_files_world.sub)),
+        "other.example": len(report_files_world.below(report_files_world.other)),
     }
 
 
-def test_a_reseller_file_follows_the_tree_the_update_froze(world):
-    rollup = rollup_used(world.update, world.top, "disk_space")
+def test_a_reseller_file_follows_the_tree_the_update_froze(report_files_world):
+    rollup = rollup_used(report_files_world.update, report_files_world.top, "disk_space")
     # after the update, Sub Hosting moves from Top Hosting to Other Hosting
     reseller_save(
-        reseller=world.sub, name=world.sub.name, domain=world.sub.domain, parent=world.other
+        reseller=report_files_world.sub,
+        name=report_files_world.sub.name,
+        domain=report_files_world.sub.domain,
+        parent=report_files_world.other,
     )
-    _, data = generate("reseller", world, "csv")
+    _, data = generate("reseller", report_files_world, "csv")
     _, rows = read_csv(data)
     total = sum((number(r["Disk space used (MB)"]) or 0 for r in rows), Decimal(0))
     assert total == rollup
-    assert len(rows) == len(world.below(world.top))
+    assert len(rows) == len(report_files_world.below(report_files_world.top))
 
 
-def test_resellers_file_lists_a_reseller_with_nothing_yet(world):
+def test_resellers_file_lists_a_reseller_with_nothing_yet(report_files_world):
     ResellerFactory(name="Newcomer", domain="newcomer.example")
     update = run_update(CUTOFF + timedelta(days=1))
-    _, data = generate("resellers", world, "csv", update=update)
+    _, data = generate("resellers", report_files_world, "csv", update=update)
     _, rows = read_csv(data)
     assert "newcomer.example" in {r["Domain"] for r in rows}

@@ -1,0 +1,129 @@
+"""Shared test fixtures, a pytest plugin (the root conftest.py names it in pytest_plugins):
+logins of a level (`login`), the small customer base the pages are tested on (`world`),
+the report tests' customer base (`report_world`), and the helpers they are built with.
+
+Page reading is in hostmeter/tests/pages.py, the model factories in factories.py.
+Worlds of another shape keep their own, differently named fixture beside their tests:
+`api_world` (hostmeter/api/tests/conftest.py), `report_files_world`
+(reports/tests/test_report_files.py), `sampled_orgs` (metering/tests/test_partitions.py).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+
+from hostmeter.accounts.services import user_save
+from hostmeter.fields import to_thousandths
+from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.services.updates import usage_update_request, usage_update_run
+from hostmeter.reports.tests.reportdata import build_world
+from hostmeter.tenancy.models import Provider
+from hostmeter.tenancy.services import limit_set
+from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
+
+PASSWORD = "x-long-password-for-tests"
+VIEWERS = ["systems", "operations", "marketing"]  # the login levels that view usage
+REFUSED = ["support", "billing"]  # and those that may not
+
+
+def store_sample(org, resource, at, value: str, source: str = "test") -> None:
+    """Stores one usage sample (value in the resource's unit, as a decimal string)."""
+    usage_samples_store([(org.pk, resource.pk, at, to_thousandths(Decimal(value)), source)])
+
+
+def run_update(cutoff):
+    """Runs a usage update as of cutoff right here, as the command line does."""
+    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
+    return usage_update_run(update_id=update.pk)
+
+
+def table_counts() -> dict[str, int]:
+    """Rows in every table of the project (sessions aside)."""
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model._meta.app_label != "sessions"
+    }
+
+
+@pytest.fixture
+def login(client, db):
+    """login("marketing") signs the test client in with a login of that level."""
+
+    def sign_in(level: str):
+        user = user_save(username=f"{level}-user", password=PASSWORD, login_level=level)
+        client.force_login(user)
+        return user
+
+    return sign_in
+
+
+@pytest.fixture
+def world(resources, t0):
+    """A small customer base with one completed usage update as of t0.
+
+    Resellers: Acme Hosting (web, mail) added Beta Web (web), which added Gamma Net
+    (web); Omega Cloud (db) was added by the provider too. Organizations: Zeta Shop and
+    Theta Mail (Acme's), Eta Blog (Beta's), Omega Site (Omega's) and Direct Site (the
+    provider's own).
+
+    Limits: provider disk 10,000 MB; Acme disk 1,000 MB and bandwidth 100 MB; Beta disk
+    400 MB; Zeta disk 100 MB; Eta disk 300 MB. Usage: Zeta disk 90 MB and bandwidth
+    50 + 45 MB; Eta disk 150 MB; Direct Site disk 10 MB.
+    """
+    disk, bandwidth = resources["disk_space"], resources["bandwidth"]
+    acme = ResellerFactory(name="Acme Hosting", domain="acme.example", services=["web", "mail"])
+    beta = ResellerFactory(name="Beta Web", domain="beta.example", parent=acme, services=["web"])
+    gamma = ResellerFactory(name="Gamma Net", domain="gamma.example", parent=beta, services=["web"])
+    omega = ResellerFactory(name="Omega Cloud", domain="omega.example", services=["db"])
+    zeta = OrganizationFactory(name="Zeta Shop", domain="zeta.example", reseller=acme)
+    theta = OrganizationFactory(
+        name="Theta Mail", domain="theta.example", reseller=acme, services=["web", "mail"]
+    )
+    eta = OrganizationFactory(name="Eta Blog", domain="eta.example", reseller=beta)
+    omega_site = OrganizationFactory(
+        name="Omega Site", domain="omega-site.example", reseller=omega, services=["db"]
+    )
+    direct = OrganizationFactory(name="Direct Site", domain="direct.example")
+
+    limit_set(resource=disk, limit=Decimal(10000))  # the provider's capacity
+    limit_set(resource=disk, limit=Decimal(1000), reseller=acme)
+    limit_set(resource=bandwidth, limit=Decimal(100), reseller=acme)
+    limit_set(resource=disk, limit=Decimal(400), reseller=beta)
+    limit_set(resource=disk, limit=Decimal(100), organization=zeta)
+    limit_set(resource=disk, limit=Decimal(300), organization=eta)
+
+    store_sample(zeta, disk, t0 - timedelta(hours=1), "90")
+    store_sample(eta, disk, t0 - timedelta(hours=1), "150")
+    store_sample(direct, disk, t0 - timedelta(hours=1), "10")
+    store_sample(zeta, bandwidth, t0 - timedelta(minutes=90), "50")
+    store_sample(zeta, bandwidth, t0 - timedelta(minutes=60), "45")
+    update = run_update(t0)
+    assert update.status == "succeeded", update.error
+    return SimpleNamespace(
+        acme=acme,
+        beta=beta,
+        gamma=gamma,
+        omega=omega,
+        zeta=zeta,
+        theta=theta,
+        eta=eta,
+        omega_site=omega_site,
+        direct=direct,
+        update=update,
+    )
+
+
+@pytest.fixture
+def report_world(db):
+    """The report tests' customer base (reports/tests/reportdata.py's build_world) at a
+    small size: Top Hosting with sub-reseller Sub Hosting, Other Hosting, organizations
+    under each and the provider's own, random usage and one completed update as of
+    2026-03-01 02:00 UTC; the provider in Europe/Berlin (the cut-off is 03:00 there)."""
+    provider = Provider.get()
+    provider.time_zone = "Europe/Berlin"
+    provider.save()
+    return build_world(top_orgs=6, sub_orgs=4, tricky=False)
