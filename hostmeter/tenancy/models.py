@@ -1,6 +1,7 @@
 """The provider, its service catalog, resellers, organizations and their limits."""
 
 import zoneinfo
+from typing import TypeVar
 
 from croniter import CroniterBadDateError, croniter
 from django.core.exceptions import ValidationError
@@ -43,7 +44,10 @@ class NameKeyMixin:
         super().save(*args, **kwargs)
 
 
-class NameKeyQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class NameKeyQuerySet(models.QuerySet[_M]):
     """bulk_create, bulk_update and update() keep name_key in step with the name too."""
 
     def bulk_create(self, objs, *args, **kwargs):
