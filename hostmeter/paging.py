@@ -34,9 +34,9 @@ class _Paginator(Paginator[_M]):
 
     def page(self, number: int | str) -> Page[_M]:
         """The page's ids first (from ids_of: the same order with only the joins it
-        needs), then its rows: an OFFSET deep into 200,000 organizations skips bare ids,
-        not rows joined to their reseller and report (page 4,000 by name: SQLite 250 → 9
-        ms, PostgreSQL 205 → 84 ms)."""
+        needs), then its rows: an OFFSET deep into a long list skips bare ids, not rows
+        joined to their reseller and report (docs/benchmarks.md, Usage pages, "The fixes,
+        shipped": the other sorts of the organization list)."""
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         top = min(bottom + self.per_page, self.count)

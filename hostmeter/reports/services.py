@@ -246,8 +246,8 @@ def report_generate(*, report_id: int) -> Report:
         query = report_query(report=report)
         provider = Provider.get()
         # without JIT: the reseller tree's recursive CTE is overestimated, which crosses
-        # the JIT cost thresholds (a 25,000-row report spent 1 of its 1.3 s compiling;
-        # docs/benchmarks.md, Report generation)
+        # the JIT cost thresholds, and compiling took most of a small report's time
+        # (docs/benchmarks.md, Report generation, "Reading them")
         with os.fdopen(fd, "wb") as raw, without_jit():
             with connection.cursor() as cursor:
                 cursor.execute(query.count_sql, query.params)

@@ -79,8 +79,8 @@ RESELLER_NULLABLE = frozenset({"updated"})  # Not generated: no report time
 
 def _service_count(model: type[Reseller] | type[Organization]) -> Subquery:
     """How many services a row has: one count through the (holder, service) index a row.
-    Count("services") joined and grouped every listed column instead (200 ms at 10,000
-    resellers, 5 s at 200,000 organizations on SQLite)."""
+    Count("services") joined and grouped every listed column instead, slow on a long
+    list (docs/benchmarks.md, Usage pages, "The fixes, shipped")."""
     through = model.services.through
     holder = f"{model._meta.model_name}_id"
     counted = through.objects.filter(**{holder: OuterRef("pk")}).order_by()
@@ -175,11 +175,12 @@ class _ReportSort:
     """Organizations sorted by report status or report last updated, a page at a time,
     without ranking them all.
 
-    Ranking 200,000 organizations by their report took a quarter to half a second. Most
-    of them have no report (or no file yet) for the latest update, the lowest value
-    either way (Not generated; NULLs first): those come straight from the name index in
-    name order, and only the others are ranked. A page inside one group takes two
-    queries (its ids, then its rows), a page across the two four.
+    Ranking every organization by its report was slow on a long list (docs/benchmarks.md,
+    Usage pages, "The fixes, shipped"). Most of them have no report (or no file yet) for
+    the latest update, the lowest value either way (Not generated; NULLs first): those
+    come straight from the name index in name order, and only the others are ranked. A
+    page inside one group takes two queries (its ids, then its rows), a page across the
+    two four.
     """
 
     KEYS = {"status": "report_rank", "updated": "report_generated_at"}

@@ -195,9 +195,10 @@ def top_resellers(
     """Per resource id, the resellers using most of it (sub-resellers are resellers too).
 
     One short range of the (update, resource, used DESC, reseller) index per resource,
-    glued with UNION ALL: ranking every reseller's roll-up with a window function took
-    150 ms at 10,000 resellers. The ORM refuses LIMIT inside a compound statement on
-    SQLite, so the parts are the ORM's own SQL, each wrapped in a sub-select.
+    glued with UNION ALL: ranking every reseller's roll-up with a window function was
+    the summary's slowest statement (docs/benchmarks.md, Usage pages, "Where the time
+    goes"). The ORM refuses LIMIT inside a compound statement on SQLite, so the parts
+    are the ORM's own SQL, each wrapped in a sub-select.
     """
     if update is None or not resource_ids:
         return {}

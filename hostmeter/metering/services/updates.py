@@ -214,7 +214,8 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
     if connection.vendor == "postgresql":
         # These statements are costed as one subquery per organization × resource, so
         # PostgreSQL would JIT-compile them; the work is short index lookups and sums,
-        # and compiling cost 0.2–0.3 s per statement at 100,000 organizations.
+        # which compiling only slows down (docs/benchmarks.md, Usage update, "Closing in
+        # on 1.5×").
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
     bounds: _Bounds = {"update": update.pk, "cutoff": update.cutoff, "previous": previous or EPOCH}
