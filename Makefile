@@ -37,6 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff check
 	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	$(HM) makemigrations --check --dry-run
 
 format: setup

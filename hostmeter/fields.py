@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.expressions import Combinable
 
 PLACES = 3
 SCALE = 10**PLACES
@@ -36,6 +37,10 @@ class QuantityField(models.BigIntegerField):
     """A non-float decimal with three places, e.g. MB to the kilobyte."""
 
     description = "Exact decimal with three places"
+    # what the model attribute takes and gives, for django-stubs (an integer column, a
+    # Decimal in Python)
+    _pyi_private_set_type: Decimal | int | str | Combinable
+    _pyi_private_get_type: Decimal
 
     def from_db_value(self, value, expression, connection):
         return from_thousandths(value)

@@ -9,7 +9,12 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Django classes that are generic only in django-stubs (Paginator, Prefetch, Field …)
+# take type arguments at run time too, as in `class _Paginator(Paginator[_M])`.
+django_stubs_ext.monkeypatch()
 
 env = environ.Env()
 

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hostmeter.accounts.models import User
+
 from .models import TOKEN_MARK, ApiToken
 
 
@@ -19,7 +21,7 @@ def _hash(raw: str) -> str:
 
 
 def api_token_create(
-    *, user, name: str, scope: str = ApiToken.Scope.FULL, created_by=None
+    *, user: User, name: str, scope: str = ApiToken.Scope.FULL, created_by: User | None = None
 ) -> tuple[ApiToken, str]:
     """Creates a token for the login; returns it with its secret text, which is not kept
     anywhere and cannot be shown again."""

@@ -118,12 +118,13 @@ class UsageUpdate(models.Model):
 # Usage rows are the bulk of the database (organizations × resources × updates) and
 # are only ever written by the set-based SQL of an update, from ids it reads in the
 # same transaction. Their foreign keys are therefore not checked by the database (on
-# PostgreSQL those checks cost more than the update itself), and have no index of
-# their own beyond the two below. History is kept: an organization or reseller with
-# usage rows cannot be deleted (suspend it instead). On PostgreSQL the table is
-# partitioned by update (migration 0006) and each update writes its partition with
-# sql.organization_rows_partition and PARTITION_SEAL: a field or constraint added here
-# goes there too (test_partitions compares a partition's columns with the table's).
+# PostgreSQL those checks cost more than the update itself: docs/benchmarks.md, Usage
+# update, "Figures, 2026-11-25"), and have no index of their own beyond the two below.
+# History is kept: an organization or reseller with usage rows cannot be deleted
+# (suspend it instead). On PostgreSQL the table is partitioned by update (migration
+# 0006) and each update writes its partition with sql.organization_rows_partition
+# and PARTITION_SEAL: a field or constraint added here goes there too (test_partitions
+# compares a partition's columns with the table's).
 _ROW_FK = {"related_name": "+", "db_index": False, "db_constraint": False}
 
 

@@ -117,7 +117,8 @@ def organization_rows_partition(*, carried: bool) -> str:
     rows go into a new table of their own, written like the hand-written baseline's
     (CREATE TABLE AS, through a bulk-write ring and without an index to maintain row by
     row); PARTITION_SEAL then indexes it in bulk and attaches it as the update's
-    partition. Row by row, the two indexes cost half as much again as the rows.
+    partition. Kept up row by row, the two indexes were much of the INSERT's time
+    (docs/benchmarks.md, Usage update, "Closing in on 1.5×" and "a partition per update").
     {sequence} is the ids' sequence as a literal (a constant: no lookup per row).
     The new table takes its columns' types from the SELECT: they are cast to the
     parent's, or ATTACH refuses it."""
@@ -192,7 +193,8 @@ LEFT JOIN (
 # update's rows are read once (`own`, per reseller and resource, the provider's own
 # organizations under a NULL reseller): the resellers' sums meet the closure table,
 # the provider's add them all up. Reading them a second time for the provider cost
-# as much again (a scan and a sort of every row on SQLite).
+# as much again (a scan and a sort of every row on SQLite; docs/benchmarks.md, Usage
+# update, "Closing in on 1.5×").
 ROLLUPS = """
 INSERT INTO {rollup}
   (update_id, reseller_id, resource_id, used, increment, peak, {limit}, allocated,

@@ -1,8 +1,21 @@
 """Functions that read reports: each listed subject's report status, the status poll,
 and the export reports tab's lists."""
 
+from collections.abc import Iterable
+from typing import TypedDict, TypeVar
+
 from django.core.paginator import Page
-from django.db.models import Case, F, FilteredRelation, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Model,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.paging import PER_PAGE, page_of
@@ -10,7 +23,11 @@ from hostmeter.tenancy.models import Organization, Reseller
 
 from .models import IN_PROGRESS, Report, ReportEvent
 
-HOLDER = {Report.Kind.RESELLER: "reseller_id", Report.Kind.ORGANIZATION: "organization_id"}
+# a plain str finds its kind too: TextChoices members are strings
+HOLDER: dict[str, str] = {
+    Report.Kind.RESELLER: "reseller_id",
+    Report.Kind.ORGANIZATION: "organization_id",
+}
 
 
 STATUS_RANK = Case(
@@ -23,7 +40,10 @@ STATUS_RANK = Case(
 )
 
 
-def with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None) -> QuerySet:
+_M = TypeVar("_M", bound=Model)
+
+
+def with_report(qs: QuerySet[_M], *, kind: str, update: UsageUpdate | None) -> QuerySet[_M]:
     """Annotates each row with its CSV report's status and time for the most recent update.
 
     One LEFT JOIN (the unique constraints allow one CSV report per subject and update):
@@ -34,7 +54,9 @@ def with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None) -> Query
         "reports",
         condition=Q(reports__kind=kind, reports__update=update, reports__format=Report.Format.CSV),
     )
-    return (
+    # the same rows with more attributes (django-stubs types annotate() on a queryset of
+    # a model not known until the call as Any)
+    annotated: QuerySet[_M] = (
         qs.annotate(this_report=this_report)
         .annotate(
             report_id=F("this_report__id"),
@@ -45,12 +67,19 @@ def with_report(qs: QuerySet, *, kind: str, update: UsageUpdate | None) -> Query
         )
         .annotate(report_rank=STATUS_RANK)
     )
+    return annotated
 
 
-def whole_reports(*, update: UsageUpdate | None) -> list[dict]:
+class WholeReport(TypedDict):
+    kind: str
+    label: str
+    formats: list[tuple[str, Report | None]]  # (format, its report if there is one)
+
+
+def whole_reports(*, update: UsageUpdate | None) -> list[WholeReport]:
     """The summary, reseller usage and organization site usage reports of the latest update."""
     kinds = [Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS]
-    found = {}
+    found: dict[tuple[str, str], Report] = {}
     if update is not None:
         for report in Report.objects.filter(update=update, kind__in=kinds):
             found[(report.kind, report.format)] = report
@@ -64,18 +93,18 @@ def whole_reports(*, update: UsageUpdate | None) -> list[dict]:
     ]
 
 
-def report_cells(*, kind: str, ids: list[int], update: UsageUpdate | None) -> list:
+def report_cells(*, kind: str, ids: list[int], update: UsageUpdate | None) -> list[Model]:
     """The rows' report status and time, for the status poll of a list page."""
     model = Reseller if kind == Report.Kind.RESELLER else Organization
     qs = with_report(model.objects.filter(pk__in=ids), kind=kind, update=update)
     return list(qs.order_by("pk"))
 
 
-def in_progress_ids(rows) -> list[int]:
+def in_progress_ids(rows: Iterable[Model]) -> list[int]:
     return [row.pk for row in rows if getattr(row, "report_status", None) in IN_PROGRESS]
 
 
-def earlier_reports(*, page=1, per_page: int = PER_PAGE) -> Page:
+def earlier_reports(*, page: int | str | None = 1, per_page: int = PER_PAGE) -> Page[Report]:
     """Every generated file, newest update first: earlier ones stay downloadable."""
     qs = (
         Report.objects.filter(status=Report.Status.READY)
@@ -85,7 +114,7 @@ def earlier_reports(*, page=1, per_page: int = PER_PAGE) -> Page:
     return page_of(qs, page, per_page)
 
 
-def report_events(*, page=1, per_page: int = 50) -> Page:
+def report_events(*, page: int | str | None = 1, per_page: int = 50) -> Page[ReportEvent]:
     qs = ReportEvent.objects.select_related(
         "user", "report", "report__update", "report__reseller", "report__organization"
     ).order_by("-at", "-pk")

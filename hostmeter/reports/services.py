@@ -5,18 +5,22 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
 
+from hostmeter.accounts.models import User
 from hostmeter.heartbeat import Heartbeat
 from hostmeter.jit import without_jit
 from hostmeter.metering.models import UsageUpdate
@@ -63,7 +67,9 @@ def _subject_label(report: Report) -> str:
 # ---------------------------------------------------------------- requests
 
 
-def _subject_fields(kind: str, subject) -> dict:
+def _subject_fields(
+    kind: str, subject: Reseller | Organization | None
+) -> dict[str, Reseller | Organization | None]:
     if kind == Report.Kind.RESELLER:
         assert isinstance(subject, Reseller)
         return {"reseller": subject, "organization": None}
@@ -76,9 +82,9 @@ def _subject_fields(kind: str, subject) -> dict:
 def report_request(
     *,
     kind: str,
-    subject=None,
+    subject: Reseller | Organization | None = None,
     update: UsageUpdate | None,
-    user=None,
+    user: User | None = None,
     format: str = Report.Format.CSV,
     regenerate: bool = False,
 ) -> tuple[Report, bool]:
@@ -118,7 +124,7 @@ def _still_wanted(report: Report, regenerate: bool) -> bool:
     return report.status == Report.Status.READY and not regenerate
 
 
-def _reset(report: Report, user) -> None:
+def _reset(report: Report, user: User | None) -> None:
     report.status, report.progress, report.error = Report.Status.QUEUED, 0, ""
     report.requested_by, report.requested_at = user, timezone.now()
     report.started_at = report.heartbeat_at = None
@@ -156,7 +162,12 @@ class RequestOutcome:
 
 
 def report_request_many(
-    *, kind: str, subjects: list, update: UsageUpdate | None, user=None, regenerate=False
+    *,
+    kind: str,
+    subjects: Iterable[Reseller | Organization],
+    update: UsageUpdate | None,
+    user: User | None = None,
+    regenerate: bool = False,
 ) -> RequestOutcome:
     outcome = RequestOutcome()
     for subject in subjects:
@@ -178,20 +189,24 @@ def report_request_many(
 def _file_name(report: Report) -> str:
     """hostmeter-reseller-<domain>-<update time>.csv, the update time in the provider's zone."""
     when = report.update.cutoff.astimezone(Provider.get().zone).strftime("%Y%m%d-%H%M")
-    subject = {
-        Report.Kind.RESELLER: lambda: f"reseller-{report.reseller.domain}",
-        Report.Kind.ORGANIZATION: lambda: f"organization-{report.organization.domain}",
-        Report.Kind.SUMMARY: lambda: "summary",
-        Report.Kind.RESELLERS: lambda: "reseller-usage",
-        Report.Kind.ORGANIZATIONS: lambda: "organization-site-usage",
-    }[report.kind]()
+    # a reseller's or an organization's report has its subject, the others none (the
+    # subject_matches_kind constraint): "reseller-<domain>", "organization-<domain>"
+    holder = report.reseller or report.organization
+    subject = f"{report.kind}-{holder.domain}" if holder else WHOLE_NAMES[report.kind]
     return f"hostmeter-{subject}-{when}.{report.format}"
+
+
+WHOLE_NAMES: dict[str, str] = {
+    Report.Kind.SUMMARY: "summary",
+    Report.Kind.RESELLERS: "reseller-usage",
+    Report.Kind.ORGANIZATIONS: "organization-site-usage",
+}
 
 
 class _Progress:
     """The rows written so far, and the beat that records them with a sign of life."""
 
-    def __init__(self, mine, total: int):
+    def __init__(self, mine: QuerySet[Report], total: int):
         self.mine, self.total, self.rows = mine, max(total, 1), 0
 
     def beat(self) -> None:
@@ -200,8 +215,10 @@ class _Progress:
         )
 
 
-class _StoredTempFile(File):
+class _StoredTempFile(File[bytes]):
     """Lets FileSystemStorage move the finished file into place with a rename."""
+
+    file: IO[bytes]  # always made with the open file
 
     def temporary_file_path(self) -> str:
         return self.file.name
@@ -229,8 +246,8 @@ def report_generate(*, report_id: int) -> Report:
         query = report_query(report=report)
         provider = Provider.get()
         # without JIT: the reseller tree's recursive CTE is overestimated, which crosses
-        # the JIT cost thresholds (a 25,000-row report spent 1 of its 1.3 s compiling;
-        # docs/benchmarks.md, Report generation)
+        # the JIT cost thresholds, and compiling took most of a small report's time
+        # (docs/benchmarks.md, Report generation, "Reading them")
         with os.fdopen(fd, "wb") as raw, without_jit():
             with connection.cursor() as cursor:
                 cursor.execute(query.count_sql, query.params)
@@ -302,7 +319,7 @@ def _scratch() -> Path:
     return Path(settings.MEDIA_ROOT) / "tmp"
 
 
-def _run_dir_name(report_id: int, claim) -> str:
+def _run_dir_name(report_id: int, claim: datetime) -> str:
     """One folder a generation run, named by its report and claim, so housekeeping knows
     a crashed run's leftovers from the files of the run under way."""
     return f"report-{report_id}-{claim.timestamp():.6f}"
@@ -328,7 +345,7 @@ def _pause_for_tests() -> None:
         time.sleep(pause)
 
 
-def reports_fail_stale(*, now=None) -> int:
+def reports_fail_stale(*, now: datetime | None = None) -> int:
     """Marks reports whose generating task went silent (worker killed) as Failed, and
     removes the partial files such a worker left behind."""
     now = now or timezone.now()
@@ -358,7 +375,7 @@ def reports_fail_stale(*, now=None) -> int:
     return len(stale)
 
 
-def report_scratch_sweep(*, now=None) -> int:
+def report_scratch_sweep(*, now: datetime | None = None) -> int:
     """Removes what crashed generation runs left in the scratch folder: a run's folder
     once its report no longer runs with that claim, and stray files past a day old.
     Returns how many were removed."""
@@ -395,7 +412,7 @@ def _remove(path: Path) -> None:
 # ---------------------------------------------------------------- downloads
 
 
-def report_download_response(*, reports: list[Report], user) -> FileResponse:
+def report_download_response(*, reports: list[Report], user: User | None) -> FileResponse:
     """Streams one Ready report's file, or several as one ZIP; records who downloaded.
 
     A Ready report whose file is gone from storage (deleted by hand, a lost bucket) is
@@ -418,7 +435,7 @@ def report_download_response(*, reports: list[Report], user) -> FileResponse:
             content_type=_content_type(report),
         )
     _scratch().mkdir(parents=True, exist_ok=True)
-    spool = tempfile.SpooledTemporaryFile(max_size=16 << 20, dir=_scratch())  # noqa: SIM115 (FileResponse closes it)
+    spool = tempfile.SpooledTemporaryFile(max_size=16 << 20, dir=str(_scratch()))  # noqa: SIM115 (FileResponse closes it)
     with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for report in reports:
             with (
@@ -449,7 +466,7 @@ def _fail_missing(reports: list[Report]) -> None:
         report.status, report.error = Report.Status.FAILED, MISSING_FILE
 
 
-def _log_downloads(reports: list[Report], user) -> None:
+def _log_downloads(reports: list[Report], user: User | None) -> None:
     ReportEvent.objects.bulk_create(
         [ReportEvent(report=r, action=ReportEvent.Action.DOWNLOADED, user=user) for r in reports]
     )

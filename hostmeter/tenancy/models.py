@@ -2,6 +2,7 @@
 
 import zoneinfo
 from datetime import datetime
+from typing import TypeVar
 
 from croniter import CroniterBadDateError, croniter
 from django.core.exceptions import ValidationError
@@ -45,7 +46,10 @@ class NameKeyMixin:
         super().save(*args, **kwargs)
 
 
-class NameKeyQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class NameKeyQuerySet(models.QuerySet[_M]):
     """bulk_create, bulk_update and update() keep name_key in step with the name too."""
 
     def bulk_create(self, objs, *args, **kwargs):

@@ -18,7 +18,8 @@ def reseller_links_rebuild() -> int:
     parents = dict(Reseller.objects.values_list("id", "parent_id"))
     links = []
     for reseller_id in parents:
-        depth, ancestor, seen = 0, reseller_id, set()
+        depth, seen = 0, set[int]()
+        ancestor: int | None = reseller_id
         while ancestor is not None and ancestor not in seen:
             seen.add(ancestor)
             links.append(ResellerLink(ancestor_id=ancestor, descendant_id=reseller_id, depth=depth))
@@ -29,7 +30,7 @@ def reseller_links_rebuild() -> int:
     return len(links)
 
 
-def _set_services(obj, services: Iterable[str] | None) -> None:
+def _set_services(obj: Reseller | Organization, services: Iterable[str] | None) -> None:
     if services is None:
         return
     codes = set(services)

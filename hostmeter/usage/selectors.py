@@ -2,6 +2,7 @@
 usage lists (sorted, searched, paged, with each row's report status) and the action bar."""
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.paginator import Page, Paginator
 from django.db.models import (
@@ -9,6 +10,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -30,12 +32,18 @@ from hostmeter.tenancy.models import (
 )
 from hostmeter.tenancy.names import name_key
 
+_M = TypeVar("_M", bound=Model)
+_Holder = TypeVar("_Holder", Reseller, Organization)
+
 # ---------------------------------------------------------------- lists
+
+# Per column key: what a list is ordered by (field names or expressions), in turn.
+Sorts = dict[str, tuple[str | F, ...]]
 
 
 def _order(
-    qs: QuerySet, sorts: dict[str, tuple], sort: str, nullable: frozenset[str]
-) -> tuple[QuerySet, str]:
+    qs: QuerySet[_M], sorts: Sorts, sort: str, nullable: frozenset[str]
+) -> tuple[QuerySet[_M], str]:
     """Orders by a column key ("name", "-name", …), then by id.
 
     Only a key that can be NULL gets NULLS FIRST ascending (LAST descending), the same
@@ -48,7 +56,7 @@ def _order(
     descending = sort.startswith("-")
     order = []
     for i, f in enumerate((*sorts[key], "pk")):
-        expr = f if hasattr(f, "resolve_expression") else F(f)
+        expr = F(f) if isinstance(f, str) else f
         if i == 0 and key in nullable:
             order.append(expr.desc(nulls_last=True) if descending else expr.asc(nulls_first=True))
         else:
@@ -59,7 +67,7 @@ def _order(
 # Names sort by their folded key (tenancy.names), the same on every database, through
 # the (name_key, id) index.
 NAME = F("name_key")
-RESELLER_SORTS = {
+RESELLER_SORTS: Sorts = {
     "name": (NAME,),
     "domain": ("domain",),
     "services": ("service_count", NAME),
@@ -69,10 +77,10 @@ RESELLER_SORTS = {
 RESELLER_NULLABLE = frozenset({"updated"})  # Not generated: no report time
 
 
-def _service_count(model) -> Subquery:
+def _service_count(model: type[Reseller] | type[Organization]) -> Subquery:
     """How many services a row has: one count through the (holder, service) index a row.
-    Count("services") joined and grouped every listed column instead (200 ms at 10,000
-    resellers, 5 s at 200,000 organizations on SQLite)."""
+    Count("services") joined and grouped every listed column instead, slow on a long
+    list (docs/benchmarks.md, Usage pages, "The fixes, shipped")."""
     through = model.services.through
     holder = f"{model._meta.model_name}_id"
     counted = through.objects.filter(**{holder: OuterRef("pk")}).order_by()
@@ -80,7 +88,7 @@ def _service_count(model) -> Subquery:
     return Subquery(counted.values(n=Func(template="COUNT(*)", output_field=IntegerField())))
 
 
-def _services_prefetch() -> Prefetch:
+def _services_prefetch() -> Prefetch[str, QuerySet[Service], str]:
     return Prefetch("services", queryset=Service.objects.order_by("position"))
 
 
@@ -88,10 +96,10 @@ def reseller_usage_list(
     *,
     search: str = "",
     sort: str = "name",
-    page=1,
+    page: int | str | None = 1,
     update: UsageUpdate | None,
     per_page: int = PER_PAGE,
-) -> tuple[Page, str]:
+) -> tuple[Page[Reseller], str]:
     """The resellers added, with services and report status, sorted, searched, paged."""
     rows, qs, ids, sort = _listed(
         Reseller.objects.select_related("parent"),
@@ -105,8 +113,8 @@ def reseller_usage_list(
 
 
 def _listed(
-    qs: QuerySet, *, search: str, sort: str, kind: str, update: UsageUpdate | None
-) -> tuple[QuerySet, QuerySet, QuerySet, str]:
+    qs: QuerySet[_Holder], *, search: str, sort: str, kind: str, update: UsageUpdate | None
+) -> tuple[QuerySet[_Holder], QuerySet[_Holder], QuerySet[_Holder], str]:
     """The rows a list shows (searched); the same annotated and ordered for a page; the
     same order with only the joins it needs, for the page's ids; the sort key used."""
     if search := search.strip():
@@ -126,7 +134,7 @@ def _listed(
     return rows, qs, ids, sort
 
 
-ORGANIZATION_SORTS = {
+ORGANIZATION_SORTS: Sorts = {
     **RESELLER_SORTS,
     "reseller": (F("reseller__name_key"), NAME),
 }
@@ -137,13 +145,13 @@ def organization_usage_list(
     *,
     search: str = "",
     sort: str = "name",
-    page=1,
+    page: int | str | None = 1,
     update: UsageUpdate | None,
     reseller: Reseller | None = None,
     per_page: int = PER_PAGE,
-) -> tuple[Page, str]:
+) -> tuple[Page[Organization], str]:
     """Organizations (added directly and by every reseller), optionally below one reseller."""
-    qs = Organization.objects.select_related("reseller")
+    qs: QuerySet[Organization] = Organization.objects.select_related("reseller")
     if reseller is not None:
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
         qs = qs.filter(reseller_id__in=below)
@@ -155,7 +163,10 @@ def organization_usage_list(
             kind=Report.Kind.ORGANIZATION, update=update, format=Report.Format.CSV
         )
         by_report = _ReportSort(qs, rows=rows, reports=reports, sort=sort)
-        return Paginator(by_report, per_page).get_page(page), sort
+        # the paginator only counts and slices its list, all that _ReportSort does (the
+        # stubs ask for a full sequence)
+        pages: Paginator[Organization] = Paginator(by_report, per_page)  # type: ignore[arg-type]
+        return pages.get_page(page), sort
     qs = qs.prefetch_related(_services_prefetch())
     return page_of(qs, page, per_page, count_of=rows, ids_of=ids), sort
 
@@ -164,16 +175,24 @@ class _ReportSort:
     """Organizations sorted by report status or report last updated, a page at a time,
     without ranking them all.
 
-    Ranking 200,000 organizations by their report took a quarter to half a second. Most
-    of them have no report (or no file yet) for the latest update, the lowest value
-    either way (Not generated; NULLs first): those come straight from the name index in
-    name order, and only the others are ranked. A page inside one group takes two
-    queries (its ids, then its rows), a page across the two four.
+    Ranking every organization by its report was slow on a long list (docs/benchmarks.md,
+    Usage pages, "The fixes, shipped"). Most of them have no report (or no file yet) for
+    the latest update, the lowest value either way (Not generated; NULLs first): those
+    come straight from the name index in name order, and only the others are ranked. A
+    page inside one group takes two queries (its ids, then its rows), a page across the
+    two four.
     """
 
     KEYS = {"status": "report_rank", "updated": "report_generated_at"}
 
-    def __init__(self, qs: QuerySet, *, rows: QuerySet, reports: QuerySet, sort: str):
+    def __init__(
+        self,
+        qs: QuerySet[Organization],
+        *,
+        rows: QuerySet[Organization],
+        reports: QuerySet[Report],
+        sort: str,
+    ):
         key, descending = sort.lstrip("-"), sort.startswith("-")
         if key == "updated":
             reports = reports.filter(generated_at__isnull=False)
@@ -206,7 +225,7 @@ class _ReportSort:
     def __len__(self) -> int:
         return self.total
 
-    def __getitem__(self, bounds: slice) -> list:
+    def __getitem__(self, bounds: slice) -> list[Organization]:
         first, second = self.groups
         ranked = self.ranked.count()
         split = ranked if self.descending else self.total - ranked  # rows in first

@@ -1,6 +1,8 @@
 """What the usage endpoints read beyond the figures selectors: an update by its key, the
 organizations an update froze and each one's usage cells."""
 
+from typing import Any
+
 from django.db.models import Exists, OuterRef, QuerySet, Value
 
 from hostmeter.metering.models import UsageRow, UsageUpdate
@@ -28,7 +30,7 @@ def update_organizations_query(*, update: UsageUpdate) -> QuerySet[Organization]
 def update_usage_cells(*, update: UsageUpdate, organizations: list[Organization]) -> None:
     """Sets `usage_cells` on each organization of a page: its resources' used and limit."""
     codes = dict(Resource.objects.values_list("pk", "code"))
-    cells: dict[int, list[dict]] = {}
+    cells: dict[int, list[dict[str, Any]]] = {}
     rows = (
         UsageRow.objects.filter(update=update, organization__in=[o.pk for o in organizations])
         .order_by("organization_id", "resource__service__position", "resource__position")
@@ -39,4 +41,5 @@ def update_usage_cells(*, update: UsageUpdate, organizations: list[Organization]
             {"resource": codes[resource_id], "used": used, "limit": limit}
         )
     for org in organizations:
-        org.usage_cells = cells.get(org.pk, [])
+        # not a field: the page's organizations carry it to their serializer
+        org.usage_cells = cells.get(org.pk, [])  # type: ignore[attr-defined]

@@ -4,11 +4,13 @@ per resource, top resellers, history for the charts."""
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.core.paginator import Page
 from django.db.models import (
     Count,
     Q,
+    QuerySet,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -128,7 +130,9 @@ def rollup_figures(
     return _group_by_service(figures)
 
 
-def organization_figures(*, update: UsageUpdate | None, organization: Organization):
+def organization_figures(
+    *, update: UsageUpdate | None, organization: Organization
+) -> list[ServiceFigures]:
     if update is None:
         return []
     resources = _resources()
@@ -147,11 +151,12 @@ def usage_history(
         .values_list("pk", "cutoff")[:HISTORY]
     )
     cutoffs = dict(updates)
+    source: QuerySet[UsageRow] | QuerySet[UsageRollup]
     if organization is not None:
         source = UsageRow.objects.filter(organization=organization)
     else:
         source = UsageRollup.objects.filter(reseller=reseller)
-    series: dict[int, list] = {}
+    series: dict[int, list[tuple[datetime, Decimal, Decimal | None]]] = {}
     for update_id, resource_id, used, limit in source.filter(update_id__in=cutoffs).values_list(
         "update_id", "resource_id", "used", "limit"
     ):
@@ -164,7 +169,7 @@ def usage_history(
 # ---------------------------------------------------------------- summary
 
 
-def provider_summary(*, update: UsageUpdate | None) -> dict:
+def provider_summary(*, update: UsageUpdate | None) -> dict[str, Any]:
     """Counts, per-service figures and top resellers for the summary tab."""
     services = rollup_figures(update=update, reseller=None)
     # Every resource of an enabled service has a row per organization, so the
@@ -186,17 +191,19 @@ def provider_summary(*, update: UsageUpdate | None) -> dict:
 
 def top_resellers(
     *, update: UsageUpdate | None, resource_ids: list[int], per_resource: int = 5
-) -> dict[int, list]:
+) -> dict[int, list[UsageRollup]]:
     """Per resource id, the resellers using most of it (sub-resellers are resellers too).
 
     One short range of the (update, resource, used DESC, reseller) index per resource,
-    glued with UNION ALL: ranking every reseller's roll-up with a window function took
-    150 ms at 10,000 resellers. The ORM refuses LIMIT inside a compound statement on
-    SQLite, so the parts are the ORM's own SQL, each wrapped in a sub-select.
+    glued with UNION ALL: ranking every reseller's roll-up with a window function was
+    the summary's slowest statement (docs/benchmarks.md, Usage pages, "Where the time
+    goes"). The ORM refuses LIMIT inside a compound statement on SQLite, so the parts
+    are the ORM's own SQL, each wrapped in a sub-select.
     """
     if update is None or not resource_ids:
         return {}
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for n, resource_id in enumerate(resource_ids):
         leaders = (
             UsageRollup.objects.filter(
@@ -213,7 +220,7 @@ def top_resellers(
         .select_related("reseller")
         .order_by("resource_id", "-used", "reseller_id")
     )
-    top: dict[int, list] = {}
+    top: dict[int, list[UsageRollup]] = {}
     for rollup in ranked:
         top.setdefault(rollup.resource_id, []).append(rollup)
     return top
@@ -222,7 +229,7 @@ def top_resellers(
 # ---------------------------------------------------------------- overviews
 
 
-def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict:
+def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict[str, Any]:
     """Counts, services, five figures per resource, and trend of one reseller."""
     below = ResellerLink.objects.filter(ancestor=reseller)
     counts = below.aggregate(
@@ -242,8 +249,12 @@ def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict
 
 
 def reseller_organizations_usage(
-    *, reseller: Reseller, update: UsageUpdate | None, page=1, per_page: int = PER_PAGE
-) -> tuple[Page, list[Resource]]:
+    *,
+    reseller: Reseller,
+    update: UsageUpdate | None,
+    page: int | str | None = 1,
+    per_page: int = PER_PAGE,
+) -> tuple[Page[Organization], list[Resource]]:
     """The organizations below a reseller with their used figure per resource."""
     below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
     qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")

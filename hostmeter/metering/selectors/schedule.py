@@ -1,5 +1,6 @@
 """When the provider's schedule says usage updates are due."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
@@ -7,7 +8,9 @@ from croniter import croniter
 from hostmeter.tenancy.models import Provider
 
 
-def _schedule_times(provider: Provider, start: datetime, *, backwards: bool = False):
+def _schedule_times(
+    provider: Provider, start: datetime, *, backwards: bool = False
+) -> Iterator[datetime]:
     """Due times of the provider's cron schedule from start, in its time zone.
 
     When clocks go back, a wall-clock time happens twice; an update is due at

@@ -34,7 +34,11 @@ class IngestResult:
         return self.received - self.stored - len(self.errors)
 
 
-def usage_samples_store(samples: Iterable[tuple[int, int, datetime, int, str]]) -> int:
+# (organization id, resource id, measured at, value in thousandths, source)
+Sample = tuple[int, int, datetime, int, str]
+
+
+def usage_samples_store(samples: Iterable[Sample]) -> int:
     """Inserts (organization id, resource id, measured at, value in thousandths,
     source) tuples that are already valid; returns how many were new.
 
@@ -86,7 +90,7 @@ def _parse_measured_at(text: str) -> datetime:
 MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
 
 
-def _parse_value(text) -> int:
+def _parse_value(text: object) -> int:
     try:
         value = Decimal(str(text).strip())
     except InvalidOperation:
@@ -125,7 +129,7 @@ def usage_samples_ingest(
                 organization_id__in=orgs.values()
             ).values_list("organization_id", "service_id")
         )
-        good = []
+        good: list[Sample] = []
         for line, fields in batch:
             try:
                 good.append(_sample_from_fields(fields, orgs, resources, enabled, default_source))
@@ -136,7 +140,13 @@ def usage_samples_ingest(
     return result
 
 
-def _sample_from_fields(fields, orgs, resources, enabled, default_source):
+def _sample_from_fields(
+    fields: Mapping[str, object],
+    orgs: dict[str, int],
+    resources: dict[str, Resource],
+    enabled: set[tuple[int, int]],
+    default_source: str,
+) -> Sample:
     missing = [
         k
         for k in ("organization", "resource", "measured_at", "value")

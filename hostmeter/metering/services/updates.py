@@ -3,6 +3,7 @@
 import logging
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from hostmeter.accounts.models import User
 from hostmeter.heartbeat import Heartbeat
 from hostmeter.tenancy.models import Provider, Reseller
 from hostmeter.tenancy.services import reseller_links_rebuild
@@ -51,7 +53,7 @@ class UsageUpdatePending(UsageUpdateError):
 
 
 def usage_update_request(
-    *, cutoff: datetime, trigger: str, requested_by=None, enqueue: bool = True
+    *, cutoff: datetime, trigger: str, requested_by: User | None = None, enqueue: bool = True
 ) -> UsageUpdate:
     """Records an update for a cut-off (or returns the one that exists) and queues it.
 
@@ -77,7 +79,9 @@ def usage_update_run_now(*, cutoff: datetime, trigger: str) -> UsageUpdate:
         raise
 
 
-def _record(*, cutoff: datetime, trigger: str, requested_by) -> tuple[UsageUpdate, str]:
+def _record(
+    *, cutoff: datetime, trigger: str, requested_by: User | None
+) -> tuple[UsageUpdate, str]:
     """The update for a cut-off and what this call did to it: "created", "requeued" (it
     had failed) or "" (it was there already, queued, running or completed)."""
     if cutoff.tzinfo is None:
@@ -116,7 +120,7 @@ def _unrecord(update: UsageUpdate, fresh: str) -> None:
         still.update(status=UsageUpdate.Status.FAILED, error=update.error or "Refused.")
 
 
-def usage_update_start(*, user, cutoff: datetime | None = None) -> UsageUpdate:
+def usage_update_start(*, user: User | None, cutoff: datetime | None = None) -> UsageUpdate:
     """ "Update now" (page, API): queues an update as of now (or a past cut-off); refused
     while another one is queued or running, so that they do not pile up."""
     busy = UsageUpdate.objects.filter(
@@ -156,7 +160,7 @@ def usage_update_run(*, update_id: int) -> UsageUpdate:
         pk=update.pk, status=UsageUpdate.Status.RUNNING, started_at=claim
     )
 
-    def beat():
+    def beat() -> None:
         mine.update(heartbeat_at=timezone.now())
 
     try:
@@ -187,6 +191,16 @@ def _beat_seconds() -> float:
     return min(HEARTBEAT_SECONDS, _silence().total_seconds() / 4)
 
 
+class _Bounds(TypedDict):
+    """The parameters of the statements that write an update's usage rows."""
+
+    update: int
+    cutoff: datetime
+    previous: datetime  # the previous completed update's cut-off (or EPOCH)
+    previous_update: int | None  # that update, when of the same billing period
+    period_start: datetime  # the start of the cut-off's billing period
+
+
 def _freeze(update: UsageUpdate) -> dict[str, object]:
     later = UsageUpdate.objects.filter(
         status=UsageUpdate.Status.SUCCEEDED, cutoff__gt=update.cutoff
@@ -206,14 +220,15 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
     if connection.vendor == "postgresql":
         # These statements are costed as one subquery per organization × resource, so
         # PostgreSQL would JIT-compile them; the work is short index lookups and sums,
-        # and compiling cost 0.2–0.3 s per statement at 100,000 organizations.
+        # which compiling only slows down (docs/benchmarks.md, Usage update, "Closing in
+        # on 1.5×").
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
-    bounds = {
+    bounds: _Bounds = {
         "update": update.pk,
         "cutoff": update.cutoff,
         "previous": previous.cutoff if previous else EPOCH,
-        "previous_update": previous.pk if carried else None,
+        "previous_update": previous.pk if previous is not None and carried else None,
         "period_start": period.start,
     }
     rows = _freeze_rows(update, bounds, carried=carried)
@@ -235,7 +250,7 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
     }
 
 
-def _freeze_rows(update: UsageUpdate, bounds: dict[str, object], *, carried: bool) -> int:
+def _freeze_rows(update: UsageUpdate, bounds: _Bounds, *, carried: bool) -> int:
     """Writes the update's usage rows; returns how many."""
     if connection.vendor != "postgresql":
         return sql.run_statement(sql.organization_rows(carried=carried), **bounds)
