@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from hostmeter.metering.selectors.schedule import usage_schedule_next
+from hostmeter.tenancy.billing import Period
 from hostmeter.tenancy.models import Provider
 
 # Region/City names and UTC; not the host-dependent "localtime", "Factory" and the like.
@@ -27,14 +28,27 @@ class UsageScheduleForm(forms.ModelForm):
         label="Time zone", choices=[(z, z.replace("_", " ")) for z in ZONES]
     )
 
+    billing_anchor_day = forms.IntegerField(
+        label="Billing period starts on day",
+        required=False,
+        min_value=1,
+        max_value=28,
+        help_text="1 to 28: counters are totalled per month from midnight of this day, "
+        "in the time zone above. Left empty, it stays as it is.",
+    )
+
     class Meta:
         model = Provider
-        fields = ["usage_schedule", "time_zone"]
+        fields = ["usage_schedule", "time_zone", "billing_anchor_day"]
         labels = {"usage_schedule": "Cron expression"}
         help_texts = {
             "usage_schedule": "Five fields: minute, hour, day of month, month, day of week. "
             "“0 2 * * *” is every day at 02:00."
         }
+
+    def clean_billing_anchor_day(self) -> int:
+        day = self.cleaned_data.get("billing_anchor_day")
+        return self.instance.billing_anchor_day if day is None else day
 
     def _current(self) -> Provider:
         if self.is_bound and self.is_valid():
@@ -44,6 +58,10 @@ class UsageScheduleForm(forms.ModelForm):
     def describe(self) -> str:
         provider = self._current()
         return f"{describe_cron(provider.usage_schedule)} ({provider.time_zone})"
+
+    def current_period(self) -> Period:
+        """The billing period now, with the settings shown (saved or being tried)."""
+        return self._current().billing_period(timezone.now())
 
     def next_runs(self) -> list[datetime]:
         return usage_schedule_next(provider=self._current(), now=timezone.now(), count=5)

@@ -91,7 +91,14 @@ class SystemsOnlyMixin(LevelAdminMixin):
 
 @admin.register(Provider)
 class ProviderAdmin(SystemsOnlyMixin, admin.ModelAdmin):
-    list_display = ["name", "time_zone", "usage_schedule", "csv_delimiter", "csv_bom"]
+    list_display = [
+        "name",
+        "time_zone",
+        "usage_schedule",
+        "billing_anchor_day",
+        "csv_delimiter",
+        "csv_bom",
+    ]
 
 
 @admin.register(Service)

@@ -43,6 +43,16 @@ class Period:
         return self.start < instant <= self.end
 
 
+def period_from_bounds(start: datetime, end: datetime, *, zone: ZoneInfo) -> Period:
+    """The period with these bounds (as an update stored them), dated in a time zone."""
+    return Period(
+        start=start,
+        end=end,
+        first_day=start.astimezone(zone).date(),
+        last_day=(end.astimezone(zone) - timedelta(microseconds=1)).date(),
+    )
+
+
 def _check_anchor(anchor_day: int) -> None:
     if anchor_day not in ANCHOR_DAYS:
         raise ValueError(f"The billing anchor day is 1 to 28, not {anchor_day}.")

@@ -16,6 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from hostmeter.paging import PER_PAGE, page_of
+from hostmeter.tenancy.billing import Period, period_from_bounds
 from hostmeter.tenancy.models import (
     Organization,
     Provider,
@@ -41,6 +42,12 @@ class UsageStatus:
     next_run: datetime | None
     pending: UsageUpdate | None  # queued or running
     last_failed: UsageUpdate | None
+    period: Period | None = None  # the latest update's billing period
+
+    @property
+    def period_closed(self) -> bool:
+        """The latest update is its period's last: its counters are the period's totals."""
+        return bool(self.latest and self.period and self.latest.cutoff == self.period.end)
 
 
 def usage_status(*, provider: Provider) -> UsageStatus:
@@ -55,7 +62,12 @@ def usage_status(*, provider: Provider) -> UsageStatus:
         None,
     )
     next_run = usage_schedule_next(provider=provider, now=timezone.now())[0]
-    return UsageStatus(latest=latest, next_run=next_run, pending=pending, last_failed=failed)
+    period = None
+    if latest and latest.period_start and latest.period_end:
+        period = period_from_bounds(latest.period_start, latest.period_end, zone=provider.zone)
+    return UsageStatus(
+        latest=latest, next_run=next_run, pending=pending, last_failed=failed, period=period
+    )
 
 
 # ---------------------------------------------------------------- usage figures

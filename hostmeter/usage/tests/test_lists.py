@@ -5,7 +5,7 @@ Sorting: test_sorting.py; search, pages and the reseller filter:
 test_search_and_paging.py; the action bar: test_action_bar.py.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -215,3 +215,19 @@ def test_status_line_shows_the_next_update_in_the_providers_time_zone(client, lo
     local = nxt.astimezone(ZoneInfo("Asia/Kolkata"))
     assert (local.hour, local.minute) == (4, 30)
     assert f"{local:%-d %b %Y}, 04:30 IST" in line.text()
+
+
+def test_status_line_names_the_billing_period_of_the_figures(client, login, world):
+    login("marketing")
+    line = status_line(client.get(reverse("usage:summary"))).text()
+    assert "Billing period: March 2026 (counters to date)" in line
+    # An update as of the period's last instant holds the month's totals.
+    run_update(datetime(2026, 4, 1, tzinfo=UTC))
+    line = status_line(client.get(reverse("usage:summary"))).text()
+    assert "Billing period: March 2026 (closed: counters are the period's totals)" in line
+    provider = Provider.get()
+    provider.billing_anchor_day = 15
+    provider.save()
+    run_update(datetime(2026, 4, 20, tzinfo=UTC))
+    line = status_line(client.get(reverse("usage:summary"))).text()
+    assert "Billing period: 15 Apr 2026 – 14 May 2026 (counters to date)" in line
