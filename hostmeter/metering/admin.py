@@ -9,6 +9,7 @@ from hostmeter.accounts.access import LevelAdminMixin
 from .models import (
     CollectionRun,
     LogCursor,
+    UsageAdjustment,
     UsageRollup,
     UsageRow,
     UsageSample,
@@ -57,7 +58,16 @@ class UsageSampleAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRow)
 class UsageRowAdmin(ReadOnlyAdmin):
-    list_display = ["update", "organization", "resource", "used", "limit"]
+    list_display = [
+        "update",
+        "organization",
+        "resource",
+        "used",
+        "increment",
+        "peak",
+        "late",
+        "limit",
+    ]
     list_filter = ["resource"]
     search_fields = ["organization__domain"]
     list_select_related = ["update", "organization", "resource"]
@@ -66,9 +76,34 @@ class UsageRowAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRollup)
 class UsageRollupAdmin(ReadOnlyAdmin):
-    list_display = ["update", "reseller", "resource", "used", "limit", "allocated"]
+    list_display = [
+        "update",
+        "reseller",
+        "resource",
+        "used",
+        "increment",
+        "peak",
+        "limit",
+        "allocated",
+    ]
     list_filter = ["resource"]
     list_select_related = ["update", "reseller", "resource"]
+
+
+@admin.register(UsageAdjustment)
+class UsageAdjustmentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "period_start",
+        "period_end",
+        "organization",
+        "resource",
+        "value",
+        "samples",
+        "update",
+    ]
+    list_filter = ["resource"]
+    search_fields = ["organization__domain"]
+    list_select_related = ["update", "organization", "resource"]
 
 
 @admin.register(LogCursor)

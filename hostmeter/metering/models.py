@@ -72,6 +72,13 @@ class UsageUpdate(models.Model):
         help_text="The billing period of the cut-off (after this instant), set as it runs.",
     )
     period_end = models.DateTimeField("billing period to", null=True, blank=True)
+    samples_through = models.BigIntegerField(
+        "samples up to id",
+        null=True,
+        blank=True,
+        help_text="The newest sample this update could count; the next one counts the samples "
+        "after it that were measured earlier as late.",
+    )
     status = models.CharField(
         "status", max_length=10, choices=Status.choices, default=Status.QUEUED
     )
@@ -162,6 +169,13 @@ class UsageRow(models.Model):
         null=True,
         blank=True,
         help_text="Gauges only: the highest level at any update of the billing period.",
+    )
+    late = QuantityField(
+        "late samples",
+        null=True,
+        blank=True,
+        help_text="Counters only: samples counted here although measured before the previous "
+        "update's cut-off (stored after it ran).",
     )
     limit = QuantityField("limit", null=True, blank=True)
 
@@ -288,6 +302,47 @@ class UsageRollup(models.Model):
     @property
     def available(self):
         return None if self.limit is None else self.limit - self.allocated
+
+
+class UsageAdjustment(models.Model):
+    """Counter samples that arrived after their billing period closed: the update that
+    found them records them here, for the closed period's page and files, instead of
+    changing the period's frozen figures or counting them in the current one."""
+
+    update = models.ForeignKey(
+        UsageUpdate,
+        on_delete=models.CASCADE,
+        related_name="adjustments",
+        verbose_name="found by the usage update",
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="+", verbose_name="organization"
+    )
+    resource = models.ForeignKey(
+        Resource, on_delete=models.PROTECT, related_name="+", verbose_name="resource"
+    )
+    period_start = models.DateTimeField("billing period from")
+    period_end = models.DateTimeField("billing period to")
+    value = QuantityField("late usage")
+    samples = models.PositiveIntegerField("samples")
+
+    class Meta:
+        verbose_name = "late usage of a closed period"
+        verbose_name_plural = "late usage of closed periods"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["update", "organization", "resource", "period_start"],
+                name="%(app_label)s_%(class)s_unique_adjustment",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["period_start", "organization"], name="metering_adjust_period")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.organization_id}/{self.resource_id} +{self.value} ({self.period_start:%Y-%m})"
+        )
 
 
 class LogCursor(models.Model):

@@ -49,30 +49,45 @@ def _tables() -> dict[str, str]:
 # made each engine sort every organization's rows.
 _ROWS_SELECT = """
 SELECT {id}{update} AS update_id, t.organization_id, t.resource_id, t.reseller_id,
-  {used} AS used, {increment} AS increment, {peak} AS peak, t.{limit} AS {limit}
+  {used} AS used, {increment} AS increment, {peak} AS peak, {late} AS late,
+  t.{limit} AS {limit}
 FROM (
   SELECT o.id AS organization_id, r.id AS resource_id, o.reseller_id AS reseller_id,
     r.kind AS kind, l.{limit} AS {limit}, {value} AS value, {counter_total} AS total,
-    p.peak AS previous_peak
+    p.peak AS previous_peak, COALESCE(lt.late, 0) AS late, COALESCE(lt.late_open, 0) AS late_open
   FROM {org} o
   JOIN {org_services} os ON os.organization_id = o.id
   JOIN {resource} r ON r.service_id = os.service_id
   LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
   LEFT JOIN {row} p ON p.update_id = %(previous_update)s
    AND p.organization_id = o.id AND p.resource_id = r.id
+  LEFT JOIN (
+    SELECT organization_id, resource_id, SUM(value) AS late,
+      SUM(CASE WHEN measured_at > %(period_start)s THEN value ELSE 0 END) AS late_open
+      FROM {sample}
+     WHERE id > %(previous_through)s AND id <= %(through)s AND measured_at <= %(previous)s
+     GROUP BY organization_id, resource_id
+  ) lt ON lt.organization_id = o.id AND lt.resource_id = r.id
   ORDER BY o.id
 ) t
 """
+# Late samples (`lt`): stored after the previous update took its samples (their ids are
+# past its samples_through) but measured at or before its cut-off, so no window will
+# ever hold them. They are counted here, once: in the increment, and in the period's
+# total when measured in this period (`late_open`); a closed period's are recorded as
+# its adjustments (LATE_CLOSED). Only the samples stored since the previous update are
+# read for this (a range of ids), never the history.
 # The level of a gauge at the cut-off, or a counter's sum since the previous cut-off.
 _VALUE = """CASE WHEN r.kind = 'gauge' THEN
     COALESCE((SELECT s.value FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
-                AND s.measured_at <= %(cutoff)s
+                AND s.measured_at <= %(cutoff)s AND s.id <= %(through)s
               ORDER BY s.measured_at DESC, s.id DESC LIMIT 1), 0)
   ELSE
     COALESCE((SELECT SUM(s.value) FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
-                AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s), 0)
+                AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s
+                AND s.id <= %(through)s), 0)
   END"""
 # A counter's period total: carried on from the previous update of the period...
 _TOTAL_CARRIED = "COALESCE(p.used, 0)"
@@ -80,17 +95,20 @@ _TOTAL_CARRIED = "COALESCE(p.used, 0)"
 _TOTAL_SUMMED = """CASE WHEN r.kind = 'gauge' THEN 0 ELSE
     COALESCE((SELECT SUM(s.value) FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
-                AND s.measured_at > %(period_start)s AND s.measured_at <= %(cutoff)s), 0)
+                AND s.measured_at > %(period_start)s AND s.measured_at <= %(cutoff)s
+                AND s.id <= %(through)s), 0)
   END"""
 _USED = "CASE WHEN t.kind = 'gauge' THEN t.value ELSE t.total{plus_value} END"
-_INCREMENT = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.value END"
+_INCREMENT = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.value + t.late END"
+_LATE = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.late END"
 _PEAK = """CASE WHEN t.kind <> 'gauge' THEN NULL
   WHEN t.previous_peak > t.value THEN t.previous_peak ELSE t.value END"""
 
 
 def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
-    used = _USED.replace("{plus_value}", " + t.value" if carried else "")
-    parts = {"{used}": used, "{increment}": _INCREMENT, "{peak}": _PEAK}
+    # Summed from the period's start, the total holds this period's late samples already.
+    used = _USED.replace("{plus_value}", " + t.value + t.late_open" if carried else "")
+    parts = {"{used}": used, "{increment}": _INCREMENT, "{peak}": _PEAK, "{late}": _LATE}
     if cast:  # the partition's columns take the parent's type (SUM of BIGINT is NUMERIC)
         parts = {k: f"CAST({v} AS BIGINT)" for k, v in parts.items()}
     text = _ROWS_SELECT.replace("{id}", id_).replace("{update}", update)
@@ -100,7 +118,18 @@ def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
     return text.replace("{value}", _VALUE).replace("{counter_total}", total)
 
 
-_ROW_COLUMNS = "update_id, organization_id, resource_id, reseller_id, used, increment, peak"
+_ROW_COLUMNS = "update_id, organization_id, resource_id, reseller_id, used, increment, peak, late"
+
+# Late counter samples of periods that closed before this update's: grouped here by
+# organization, resource and day measured (the service puts the days in periods).
+LATE_CLOSED = """
+SELECT s.organization_id, s.resource_id, s.measured_at, s.value
+  FROM {sample} s JOIN {resource} r ON r.id = s.resource_id
+ WHERE s.id > %(previous_through)s AND s.id <= %(through)s
+   AND s.measured_at <= %(previous)s AND s.measured_at <= %(period_start)s
+   AND r.kind = 'counter'
+ ORDER BY s.organization_id, s.resource_id, s.measured_at
+"""
 
 
 def organization_rows(*, carried: bool) -> str:
@@ -287,3 +316,13 @@ def run_statement(
     with connection.cursor() as cursor:
         cursor.execute(template.format(**_tables(), **extra), params)
         return cursor.rowcount
+
+
+def fetch_rows(template: str, **params):
+    """Runs one SELECT of this module; yields its rows, fetched in batches."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = {k: adapt(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}
+    with connection.cursor() as cursor:
+        cursor.execute(template.format(**_tables()), params)
+        while batch := cursor.fetchmany(2000):
+            yield from batch

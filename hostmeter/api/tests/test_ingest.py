@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from hostmeter.metering.models import UsageSample
+from hostmeter.metering.models import UsageSample, UsageUpdate
 
 URL = "/api/v1/usage-samples/"
 
@@ -57,6 +57,8 @@ def test_the_same_body_twice_stores_nothing_new(collector, api_world):
     again = collector.post(URL, body, format="json").data
     assert (first["stored"], first["duplicates"]) == (5, 0)
     assert (again["received"], again["stored"], again["duplicates"]) == (5, 0, 5)
+    # Measured before the latest usage update (an hour ago): the next one counts them late.
+    assert (first["late"], again["late"]) == (5, 0)
     assert UsageSample.objects.filter(source="api").count() == 5
 
 
@@ -141,7 +143,15 @@ def test_unsupported_media_type_and_empty_body(collector, api_world):
 def test_empty_list_is_fine(collector, api_world):
     response = collector.post(URL, [], format="json")
     assert response.status_code == 200
-    assert response.data == {"received": 0, "stored": 0, "duplicates": 0, "errors": []}
+    late_before = response.data.pop("late_before")
+    assert response.data == {
+        "received": 0,
+        "stored": 0,
+        "duplicates": 0,
+        "late": 0,
+        "errors": [],
+    }
+    assert late_before == UsageUpdate.objects.latest().cutoff.isoformat().replace("+00:00", "Z")
 
 
 def test_nul_characters_are_bad_rows(collector, api_world):

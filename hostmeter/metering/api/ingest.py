@@ -10,6 +10,7 @@ in the body; the good ones are stored.
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -72,6 +73,8 @@ class IngestOutcome:
     received: int = 0
     stored: int = 0
     errors: list[RowProblem] = field(default_factory=list)
+    late: int = 0
+    late_before: datetime | None = None
 
     @property
     def duplicates(self) -> int:
@@ -114,6 +117,8 @@ def usage_samples_ingest_body(*, body: bytes, content_type: str) -> IngestOutcom
         received=result.received + len(problems),
         stored=result.stored,
         errors=sorted(errors, key=lambda p: p.index),
+        late=result.late,
+        late_before=result.late_before,
     )
 
 

@@ -157,4 +157,11 @@ class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     stored = serializers.IntegerField(help_text="New samples stored.")
     duplicates = serializers.IntegerField(help_text="Samples already stored, skipped.")
+    late = serializers.IntegerField(
+        help_text="Of the stored: measured at or before the latest usage update's cut-off. "
+        "The next update counts them (a closed billing period's as its adjustment)."
+    )
+    late_before = serializers.DateTimeField(
+        allow_null=True, help_text="That cut-off (none before the first update)."
+    )
     errors = RowErrorSerializer(many=True, help_text="Rows not stored, with the reason.")

@@ -275,6 +275,8 @@ class UsageSampleIngestView(ApiView):
             "received": outcome.received,
             "stored": outcome.stored,
             "duplicates": outcome.duplicates,
+            "late": outcome.late,
+            "late_before": outcome.late_before,
             "errors": [e.__dict__ for e in outcome.errors],
         }
         return Response(s.IngestResultSerializer(data).data)

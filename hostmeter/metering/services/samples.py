@@ -14,6 +14,7 @@ from hostmeter.readers import RowError
 from hostmeter.tenancy.models import Organization, Resource
 
 from ..models import UsageSample
+from ..selectors.updates import usage_update_latest
 
 # No hosting usage was measured before this; a sample dated earlier is a mistake
 # (a clock at its epoch, a typo) and would make every date list span millennia.
@@ -28,6 +29,10 @@ class IngestResult:
     received: int = 0
     stored: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Of the stored: measured at or before the latest usage update's cut-off, so the
+    # next update counts them as late (or as a closed period's adjustment).
+    late: int = 0
+    late_before: datetime | None = None  # that cut-off
 
     @property
     def duplicates(self) -> int:
@@ -119,6 +124,8 @@ def usage_samples_ingest(
     """
     result = IngestResult()
     resources = {r.code: r for r in Resource.objects.all()}
+    latest = usage_update_latest()
+    result.late_before = latest.cutoff if latest else None
     iterator = iter(rows)
     while batch := list(islice(iterator, INGEST_BATCH)):
         result.received += len(batch)
@@ -136,7 +143,14 @@ def usage_samples_ingest(
             except ValueError as exc:
                 result.errors.append(RowError(line, str(exc)))
         with transaction.atomic():
-            result.stored += usage_samples_store(good)
+            if result.late_before is None:
+                result.stored += usage_samples_store(good)
+            else:  # stored apart, to count the late ones without reading them back
+                late = [g for g in good if g[2] <= result.late_before]
+                on_time = [g for g in good if g[2] > result.late_before]
+                stored_late = usage_samples_store(late)
+                result.late += stored_late
+                result.stored += stored_late + usage_samples_store(on_time)
     return result
 
 

@@ -2,8 +2,9 @@
 
 import logging
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import partial
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -18,7 +19,7 @@ from hostmeter.tenancy.models import Provider, Reseller
 from hostmeter.tenancy.services import reseller_links_rebuild
 
 from .. import sql
-from ..models import UsageRow, UsageUpdate
+from ..models import UsageAdjustment, UsageRow, UsageSample, UsageUpdate
 from ..selectors.updates import usage_update_latest
 from ..tasks import usage_update_task
 from .samples import EARLIEST, FUTURE_TOLERANCE
@@ -165,12 +166,14 @@ def usage_update_run(*, update_id: int) -> UsageUpdate:
 
     try:
         heartbeat = Heartbeat(beat, every=_beat_seconds(), name=f"update-{update.pk}-heartbeat")
-        with heartbeat, transaction.atomic():
-            counts = _freeze(update)
-            if not mine.update(
-                status=UsageUpdate.Status.SUCCEEDED, finished_at=timezone.now(), **counts
-            ):
-                raise UsageUpdateError("The update was declared dead while it ran.")
+        with heartbeat:
+            through = _samples_watermark()
+            with transaction.atomic():
+                counts = _freeze(update, through=through)
+                if not mine.update(
+                    status=UsageUpdate.Status.SUCCEEDED, finished_at=timezone.now(), **counts
+                ):
+                    raise UsageUpdateError("The update was declared dead while it ran.")
     except Exception as exc:
         log.exception("Usage update %s as of %s failed", update.pk, update.cutoff)
         mine.update(
@@ -199,9 +202,27 @@ class _Bounds(TypedDict):
     previous: datetime  # the previous completed update's cut-off (or EPOCH)
     previous_update: int | None  # that update, when of the same billing period
     period_start: datetime  # the start of the cut-off's billing period
+    through: int  # the newest sample id this update counts (_samples_watermark)
+    previous_through: int  # the previous update's; samples after it may be late
 
 
-def _freeze(update: UsageUpdate) -> dict[str, object]:
+def _samples_watermark() -> int:
+    """The newest sample id an update may count: every sample up to it is committed.
+
+    On PostgreSQL ids are handed out before their rows commit, so a lower id may still
+    be in flight; a SHARE lock waits for every transaction writing samples to finish and
+    is released at once (ingest goes on during the update; what it stores has higher
+    ids, and the next update counts it). SQLite has one writer: the highest id it shows
+    is committed with all below it."""
+    table = connection.ops.quote_name(UsageSample._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+        return int(cursor.fetchone()[0])
+
+
+def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
     later = UsageUpdate.objects.filter(
         status=UsageUpdate.Status.SUCCEEDED, cutoff__gt=update.cutoff
     ).exists()
@@ -210,7 +231,7 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
     previous = (
         UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED, cutoff__lt=update.cutoff)
         .order_by("-cutoff")
-        .only("pk", "cutoff", "period_start")
+        .only("pk", "cutoff", "period_start", "samples_through")
         .first()
     )
     period = Provider.get().billing_period(update.cutoff)
@@ -230,8 +251,16 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
         "previous": previous.cutoff if previous else EPOCH,
         "previous_update": previous.pk if previous is not None and carried else None,
         "period_start": period.start,
+        "through": through,
+        # An update from before late samples were told apart: none are looked for.
+        "previous_through": (
+            previous.samples_through
+            if previous is not None and previous.samples_through is not None
+            else (0 if previous is None else through)
+        ),
     }
     rows = _freeze_rows(update, bounds, carried=carried)
+    _record_closed_late(update, bounds)
     # The rows do not read the reseller tree; the snapshots and roll-ups do. Rebuilt
     # after the long statement, its rows stay locked the shortest time.
     reseller_links_rebuild()
@@ -241,6 +270,7 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
         "previous_cutoff": previous.cutoff if previous else None,
         "period_start": period.start,
         "period_end": period.end,
+        "samples_through": through,
         "rows_count": rows,
         "organizations_count": UsageRow.objects.filter(update=update)
         .values("organization_id")
@@ -248,6 +278,43 @@ def _freeze(update: UsageUpdate) -> dict[str, object]:
         .count(),
         "resellers_count": Reseller.objects.count(),
     }
+
+
+def _record_closed_late(update: UsageUpdate, bounds: _Bounds) -> None:
+    """Late counter samples of closed periods become those periods' adjustments."""
+    if bounds["previous_through"] >= bounds["through"]:
+        return
+    provider = Provider.get()
+    totals: dict[tuple[int, int, datetime], list[Any]] = {}
+    period = None
+    for org, resource, measured_at, value in sql.fetch_rows(sql.LATE_CLOSED, **bounds):
+        measured_at = _aware(measured_at)
+        if period is None or measured_at not in period:
+            period = provider.billing_period(measured_at)
+        entry = totals.setdefault((org, resource, period.start), [period.end, 0, 0])
+        entry[1] += int(value)
+        entry[2] += 1
+    UsageAdjustment.objects.bulk_create(
+        [
+            UsageAdjustment(
+                update=update,
+                organization_id=org,
+                resource_id=resource,
+                period_start=start,
+                period_end=end,
+                value=Decimal(value).scaleb(-3),  # whole thousandths
+                samples=count,
+            )
+            for (org, resource, start), (end, value, count) in totals.items()
+        ],
+        batch_size=1000,
+    )
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A raw cursor's datetime (SQLite gives it naive, or as text) in UTC."""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _freeze_rows(update: UsageUpdate, bounds: _Bounds, *, carried: bool) -> int:

@@ -13,8 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hostmeter.fields import to_thousandths
-from hostmeter.metering.models import UsageRollup, UsageRow, UsageSample, UsageUpdate
-from hostmeter.metering.services.samples import usage_samples_store
+from hostmeter.metering.models import (
+    UsageAdjustment,
+    UsageRollup,
+    UsageRow,
+    UsageSample,
+    UsageUpdate,
+)
+from hostmeter.metering.services import updates
+from hostmeter.metering.services.samples import usage_samples_ingest, usage_samples_store
 from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.tenancy.models import Provider, Resource
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
@@ -183,51 +190,162 @@ def test_a_period_across_the_clock_change_totals_every_day(site):
 @given(
     anchor=st.integers(min_value=1, max_value=28),
     zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+    # (hours after the origin it was measured, value in thousandths, stored before
+    # update number …: after earlier updates ran, so possibly late)
     samples=st.lists(
-        st.tuples(st.integers(min_value=0, max_value=120 * 24), st.integers(0, 10**6)),
+        st.tuples(
+            st.integers(min_value=0, max_value=120 * 24),
+            st.integers(0, 10**6),
+            st.integers(min_value=0, max_value=7),
+        ),
         max_size=30,
     ),
-    gaps=st.lists(st.integers(min_value=1, max_value=40 * 24), min_size=1, max_size=6),
+    gaps=st.lists(st.integers(min_value=1, max_value=15 * 24), min_size=1, max_size=8),
 )
 def test_period_totals_always_equal_the_samples_sums(site, anchor, zone, samples, gaps):
-    """Random samples and update times over four months: every update's counter total is
-    the sum of the samples after its period's start up to its cut-off, its increment the
-    sum since the previous cut-off, and the gauge's peak the highest level the period's
-    updates froze."""
+    """Random samples, stored at random moments (some after the update whose window
+    they belong to), and random update times over four months: every update's counter
+    total is the sum of the samples stored so far after its period's start up to its
+    cut-off; its increment holds each sample exactly once, in the first update after it
+    arrived; late ones of a closed period are that period's adjustments; and the gauge's
+    peak is the highest level the period's updates froze."""
     org, _, bandwidth, disk = site
     UsageUpdate.objects.all().delete()
     UsageSample.objects.all().delete()
     provider = provider_with(zone=zone, anchor=anchor)
     origin = datetime(2026, 6, 1, tzinfo=UTC)
-    stored = set()
-    for hours, thousandths in samples:
+    arrivals: dict[int, list[tuple[datetime, Decimal]]] = {}
+    seen = set()
+    for hours, thousandths, before in samples:
         at = origin + timedelta(hours=hours)
-        if at in stored:
-            continue
-        stored.add(at)
-        value = Decimal(thousandths) / 1000
-        store(org, bandwidth, at, value)
-        store(org, disk, at, value)
-    cutoff, previous, froze = origin, None, []
-    for gap in gaps:
+        if at not in seen:
+            seen.add(at)
+            arrivals.setdefault(min(before, len(gaps) - 1), []).append(
+                (at, Decimal(thousandths) / 1000)
+            )
+    cutoff, froze, waiting, closed_late = origin, [], [], Decimal(0)
+    for number, gap in enumerate(gaps):
+        for at, value in arrivals.get(number, []):
+            store(org, bandwidth, at, value)
+            store(org, disk, at, value)
+            waiting.append((at, value))
         cutoff += timedelta(hours=gap)
         update = run(cutoff)
         period = provider.billing_period(cutoff)  # checked on its own in test_billing
         got, gauge = row(update, org, bandwidth), row(update, org, disk)
         assert got.used == sample_sum(org, bandwidth, period.start, cutoff)
-        assert got.increment == sample_sum(
-            org, bandwidth, previous or datetime(1970, 1, 1, tzinfo=UTC), cutoff
+        counted = [(at, value) for at, value in waiting if at <= cutoff]
+        waiting = [(at, value) for at, value in waiting if at > cutoff]
+        assert got.increment == sum((value for _, value in counted), Decimal(0))
+        closed_late += sum(
+            (v for at, v in counted if at <= period.start and froze and at <= froze[-1][0]),
+            Decimal(0),
         )
         latest = (
             UsageSample.objects.filter(organization=org, resource=disk, measured_at__lte=cutoff)
-            .order_by("-measured_at")
+            .order_by("-measured_at", "-id")
             .values_list("value", flat=True)
             .first()
         )
         assert gauge.used == (latest or 0)
-        froze.append((period.start, gauge.used))
-        assert gauge.peak == max(level for start, level in froze if start == period.start)
-        previous = cutoff
+        froze.append((cutoff, period.start, gauge.used))
+        assert gauge.peak == max(level for _, start, level in froze if start == period.start)
+    adjusted = UsageAdjustment.objects.filter(organization=org, resource=bandwidth)
+    assert sum((a.value for a in adjusted), Decimal(0)) == closed_late
+
+
+# ---------------------------------------------------------------- late samples
+
+
+def test_a_late_sample_of_the_open_period_is_counted_once_by_the_next_update(site):
+    org, _, bandwidth, _ = site
+    store(org, bandwidth, datetime(2026, 11, 9, tzinfo=UTC), "5")
+    first = run(datetime(2026, 11, 10, tzinfo=UTC))
+    store(org, bandwidth, datetime(2026, 11, 8, tzinfo=UTC), "7")  # arrives late
+    store(org, bandwidth, datetime(2026, 11, 10, 12, tzinfo=UTC), "1")
+    second = run(datetime(2026, 11, 11, tzinfo=UTC))
+    third = run(datetime(2026, 11, 12, tzinfo=UTC))
+    got = [row(u, org, bandwidth) for u in (first, second, third)]
+    assert [r.used for r in got] == [5, 13, 13]
+    assert [r.increment for r in got] == [5, 8, 0]
+    assert [r.late for r in got] == [0, 7, 0]
+    assert not UsageAdjustment.objects.exists()
+    assert third.samples_through == UsageSample.objects.order_by("-id").first().pk
+
+
+def test_a_late_sample_of_a_closed_period_is_its_adjustment_not_the_current_periods(site):
+    org, _, bandwidth, _ = site
+    store(org, bandwidth, datetime(2026, 11, 20, tzinfo=UTC), "40")
+    november = run(datetime(2026, 11, 30, tzinfo=UTC))
+    store(org, bandwidth, datetime(2026, 12, 1, 1, tzinfo=UTC), "3")
+    december = run(datetime(2026, 12, 1, 2, tzinfo=UTC))
+    store(org, bandwidth, datetime(2026, 11, 15, tzinfo=UTC), "6")  # November, late
+    store(org, bandwidth, datetime(2026, 10, 15, tzinfo=UTC), "2")  # October, later still
+    store(org, bandwidth, datetime(2026, 11, 16, tzinfo=UTC), "4")
+    later = run(datetime(2026, 12, 2, tzinfo=UTC))
+    again = run(datetime(2026, 12, 3, tzinfo=UTC))
+    assert row(november, org, bandwidth).used == 40
+    assert row(december, org, bandwidth).used == 3
+    found = row(later, org, bandwidth)
+    assert (found.used, found.late, found.increment) == (3, 12, 12)
+    assert row(again, org, bandwidth).used == 3
+    assert row(november, org, bandwidth).used == 40  # a closed period's figures stay
+    adjustments = {
+        (a.period_start, a.period_end): (a.value, a.samples, a.update_id)
+        for a in UsageAdjustment.objects.filter(organization=org, resource=bandwidth)
+    }
+    assert adjustments == {
+        (datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)): (10, 2, later.pk),
+        (datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)): (2, 1, later.pk),
+    }
+
+
+def test_a_sample_committed_while_an_update_ran_is_counted_late_by_the_next(site, monkeypatch):
+    """Samples stored after an update took its watermark (in flight as it started) are
+    outside its figures, and the next update counts them, once."""
+    org, _, bandwidth, _ = site
+    store(org, bandwidth, datetime(2026, 11, 9, tzinfo=UTC), "5")
+    store(org, bandwidth, datetime(2026, 11, 9, 1, tzinfo=UTC), "9")
+    in_flight = UsageSample.objects.order_by("-id").first().pk
+    real = updates._samples_watermark
+    monkeypatch.setattr(updates, "_samples_watermark", lambda: real() - 1)
+    first = run(datetime(2026, 11, 10, tzinfo=UTC))
+    monkeypatch.setattr(updates, "_samples_watermark", real)
+    second = run(datetime(2026, 11, 11, tzinfo=UTC))
+    assert first.samples_through == in_flight - 1
+    assert (row(first, org, bandwidth).used, row(first, org, bandwidth).late) == (5, 0)
+    assert (row(second, org, bandwidth).used, row(second, org, bandwidth).late) == (14, 9)
+
+
+def test_the_ingest_answer_says_how_many_samples_arrived_late(site):
+    org, _, bandwidth, _ = site
+    run(datetime(2026, 11, 10, tzinfo=UTC))
+    rows = [
+        (
+            1,
+            {
+                "organization": org.domain,
+                "resource": "bandwidth",
+                "value": "1",
+                "measured_at": "2026-11-09T12:00:00Z",
+            },
+        ),
+        (
+            2,
+            {
+                "organization": org.domain,
+                "resource": "bandwidth",
+                "value": "1",
+                "measured_at": "2026-11-10T12:00:00Z",
+            },
+        ),
+    ]
+    result = usage_samples_ingest(rows=rows, default_source="test")
+    assert (result.stored, result.late) == (2, 1)
+    again = usage_samples_ingest(
+        rows=rows, default_source="test"
+    )  # already stored: neither new nor late
+    assert (again.stored, again.late) == (0, 0)
 
 
 # serialized_rollback: the catalog seeded by migrations survives the flush

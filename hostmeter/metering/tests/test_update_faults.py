@@ -98,8 +98,8 @@ def test_an_update_declared_dead_while_it_ran_does_not_complete(monkeypatch):
     )
     real = updates._freeze
 
-    def declared_dead_meanwhile(u):
-        counts = real(u)
+    def declared_dead_meanwhile(u, **kwargs):
+        counts = real(u, **kwargs)
         UsageUpdate.objects.filter(pk=u.pk).update(status=UsageUpdate.Status.FAILED)
         return counts
 

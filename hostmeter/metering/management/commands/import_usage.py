@@ -95,6 +95,12 @@ class Command(BaseCommand):
                 f"{reader.name}: {received} received, {result.stored} stored new, "
                 f"{result.duplicates} already stored, {_bad_rows(len(errors))}"
             )
+            if result.late:
+                self.stdout.write(
+                    f"{reader.name}: {result.late} of the stored were measured at or before "
+                    f"the latest usage update (as of {result.late_before:%Y-%m-%d %H:%M %Z}): "
+                    "the next update counts them as late"
+                )
         for error in errors:
             self.stderr.write(f"{reader.name}:{error.line}: {error.reason}")
         return len(errors)
