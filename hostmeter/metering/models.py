@@ -57,6 +57,7 @@ class UsageUpdate(models.Model):
         MANUAL = "manual", "Run now"
         COMMAND = "command", "Command line"
         DEMO = "demo", "Demo data"
+        CLOSE = "close", "Period close"
 
     cutoff = models.DateTimeField("usage as of", unique=True)
     previous_cutoff = models.DateTimeField(
@@ -120,6 +121,11 @@ class UsageUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"Usage update as of {self.cutoff:%Y-%m-%d %H:%M %Z} ({self.get_status_display()})"
+
+    @property
+    def closes_period(self) -> bool:
+        """As of its billing period's end: its counters are the period's totals."""
+        return self.period_end is not None and self.cutoff == self.period_end
 
 
 # Usage rows are the bulk of the database (organizations × resources × updates) and

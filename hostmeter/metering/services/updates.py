@@ -144,6 +144,16 @@ def usage_update_run(*, update_id: int) -> UsageUpdate:
     update = UsageUpdate.objects.get(pk=update_id)
     if update.status == UsageUpdate.Status.SUCCEEDED:
         return update
+    try:
+        _close_periods_before(update)
+    except UsageUpdateBusy:
+        raise
+    except UsageUpdateError as exc:
+        UsageUpdate.objects.filter(
+            pk=update.pk, status__in=[UsageUpdate.Status.QUEUED, UsageUpdate.Status.FAILED]
+        ).update(status=UsageUpdate.Status.FAILED, finished_at=timezone.now(), error=str(exc))
+        update.refresh_from_db()
+        return update
     # started_at is this run's claim: a run declared dead cannot complete afterwards
     claim = timezone.now()
     try:
@@ -183,6 +193,28 @@ def usage_update_run(*, update_id: int) -> UsageUpdate:
         )
     update.refresh_from_db()
     return update
+
+
+def _close_periods_before(update: UsageUpdate) -> None:
+    """Closes every billing period that ended after the latest completed update and
+    before this update's cut-off: an update as of the period's end (trigger "period
+    close") freezes its totals first, so a window that crosses a boundary is split
+    there by measured_at and each month keeps its own figures, pages and files."""
+    latest = usage_update_latest()
+    if latest is None or latest.cutoff >= update.cutoff:
+        return
+    provider = Provider.get()
+    period = provider.billing_period(latest.cutoff)
+    if latest.cutoff == period.end:  # the latest closed its period itself
+        period = provider.billing_period(period.end + timedelta(microseconds=1))
+    while period.end < update.cutoff:
+        closing = usage_update_run_now(cutoff=period.end, trigger=UsageUpdate.Trigger.CLOSE)
+        if closing.status != UsageUpdate.Status.SUCCEEDED:
+            raise UsageUpdateError(
+                f"Closing the billing period {period.label} (an update as of its end) "
+                f"failed: {closing.error}"
+            )
+        period = provider.billing_period(period.end + timedelta(microseconds=1))
 
 
 def _silence() -> timedelta:

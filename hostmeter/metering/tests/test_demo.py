@@ -126,10 +126,15 @@ def test_services_and_limits_stay_within_the_reseller_allocation(demo):
 
 
 def test_a_succeeded_usage_update_per_day_at_two_in_the_provider_zone(demo):
-    updates = list(UsageUpdate.objects.order_by("cutoff"))
+    everything = list(UsageUpdate.objects.order_by("cutoff"))
+    assert {u.status for u in everything} == {UsageUpdate.Status.SUCCEEDED}
+    updates = [u for u in everything if u.trigger == UsageUpdate.Trigger.DEMO]
     assert len(updates) == 5
-    assert {u.status for u in updates} == {UsageUpdate.Status.SUCCEEDED}
-    assert {u.trigger for u in updates} == {UsageUpdate.Trigger.DEMO}
+    # Each billing period the days cross is closed by an update as of its end.
+    closing = [u for u in everything if u.trigger == UsageUpdate.Trigger.CLOSE]
+    assert len(closing) == len({u.period_start for u in updates}) - 1
+    assert all(u.closes_period for u in closing)
+    assert {u.cutoff.astimezone(AMSTERDAM).time() for u in closing} <= {time(0, 0)}
     local = [u.cutoff.astimezone(AMSTERDAM) for u in updates]
     assert {c.time() for c in local} == {time(2, 0)}
     assert [(b.date() - a.date()).days for a, b in zip(local, local[1:], strict=False)] == [1] * 4

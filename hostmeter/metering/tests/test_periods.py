@@ -54,6 +54,18 @@ def provider_with(*, zone="UTC", anchor=1) -> Provider:
     return provider
 
 
+def periods_between(earlier, later, provider):
+    """The periods that end after `earlier` and before `later` (none without `earlier`)."""
+    if earlier is None:
+        return []
+    found, period = [], provider.billing_period(earlier)
+    while period.end < later:
+        if period.end > earlier:
+            found.append(period)
+        period = provider.billing_period(period.end + timedelta(microseconds=1))
+    return found
+
+
 def sample_sum(org, resource, after, upto) -> Decimal:
     """The reference: samples with after < measured_at ≤ upto, summed here."""
     values = UsageSample.objects.filter(
@@ -87,7 +99,9 @@ def test_counters_total_the_period_to_date_and_keep_the_increment(site):
     assert (provider.used, provider.increment) == (60, 30)
 
 
-def test_the_first_update_after_the_boundary_splits_its_window_by_measured_at(site):
+def test_the_first_update_after_the_boundary_closes_the_period_first(site):
+    """Its window crosses the boundary: an update as of the boundary freezes November's
+    totals (the samples up to midnight), and the update itself counts December's."""
     org, _, bandwidth, _ = site
     boundary = datetime(2026, 12, 1, tzinfo=UTC)
     store(org, bandwidth, boundary - timedelta(hours=5), "7")
@@ -96,11 +110,15 @@ def test_the_first_update_after_the_boundary_splits_its_window_by_measured_at(si
     store(org, bandwidth, boundary, "13")  # midnight itself: still November
     store(org, bandwidth, boundary + timedelta(hours=1), "17")  # December
     after = run(boundary + timedelta(hours=2))
+    closing = UsageUpdate.objects.get(cutoff=boundary)
+    assert (closing.trigger, closing.closes_period) == (UsageUpdate.Trigger.CLOSE, True)
     assert row(before, org, bandwidth).used == 7
+    assert (row(closing, org, bandwidth).used, row(closing, org, bandwidth).increment) == (31, 24)
     crossing = row(after, org, bandwidth)
-    assert crossing.increment == 11 + 13 + 17  # everything since the previous cut-off
-    assert crossing.used == 17  # December so far
+    assert (crossing.used, crossing.increment) == (17, 17)
     assert after.period_start == boundary
+    assert after.previous_cutoff == boundary
+    assert not before.closes_period and not after.closes_period
 
 
 def test_an_update_exactly_at_the_boundary_is_the_closing_periods_last(site):
@@ -113,16 +131,53 @@ def test_an_update_exactly_at_the_boundary_is_the_closing_periods_last(site):
     assert row(update, org, bandwidth).used == 11
 
 
-def test_a_schedule_that_skips_a_whole_period_starts_the_next_one_from_its_start(site):
+def test_a_schedule_that_skips_a_whole_period_still_closes_it(site):
     org, _, bandwidth, _ = site
     store(org, bandwidth, datetime(2026, 9, 30, tzinfo=UTC), "1")
     september = run(datetime(2026, 9, 30, 1, tzinfo=UTC))
     store(org, bandwidth, datetime(2026, 10, 15, tzinfo=UTC), "100")  # October: no update
     store(org, bandwidth, datetime(2026, 11, 2, tzinfo=UTC), "3")
     november = run(datetime(2026, 11, 3, tzinfo=UTC))
+    closing = {
+        u.cutoff: row(u, org, bandwidth).used
+        for u in UsageUpdate.objects.filter(trigger=UsageUpdate.Trigger.CLOSE)
+    }
+    assert closing == {
+        datetime(2026, 10, 1, tzinfo=UTC): 1,  # September's total
+        datetime(2026, 11, 1, tzinfo=UTC): 100,  # October's, though no update ran in it
+    }
     assert row(september, org, bandwidth).used == 1
-    assert row(november, org, bandwidth).increment == 103
+    assert row(november, org, bandwidth).increment == 3
     assert row(november, org, bandwidth).used == 3
+
+
+def test_a_failed_period_close_fails_the_update_and_a_retry_closes_it(site, monkeypatch):
+    org, _, bandwidth, _ = site
+    store(org, bandwidth, datetime(2026, 11, 30, tzinfo=UTC), "5")
+    run(datetime(2026, 11, 30, 1, tzinfo=UTC))
+    real = updates._freeze
+
+    def failing_at_the_boundary(update, **kwargs):
+        if update.cutoff == datetime(2026, 12, 1, tzinfo=UTC):
+            raise RuntimeError("disk full")
+        return real(update, **kwargs)
+
+    monkeypatch.setattr(updates, "_freeze", failing_at_the_boundary)
+    update = usage_update_request(
+        cutoff=datetime(2026, 12, 2, tzinfo=UTC), trigger="command", enqueue=False
+    )
+    failed = usage_update_run(update_id=update.pk)
+    assert failed.status == UsageUpdate.Status.FAILED
+    assert "Closing the billing period November 2026" in failed.error
+    assert "disk full" in failed.error
+    assert not UsageRow.objects.filter(update=failed).exists()
+    monkeypatch.setattr(updates, "_freeze", real)
+    again = usage_update_run(update_id=update.pk)
+    assert again.status == UsageUpdate.Status.SUCCEEDED, again.error
+    assert (
+        row(UsageUpdate.objects.get(cutoff=datetime(2026, 12, 1, tzinfo=UTC)), org, bandwidth).used
+        == 5
+    )
 
 
 def test_gauges_keep_their_level_and_the_periods_peak(site):
@@ -229,27 +284,40 @@ def test_period_totals_always_equal_the_samples_sums(site, anchor, zone, samples
             store(org, bandwidth, at, value)
             store(org, disk, at, value)
             waiting.append((at, value))
+        previous_cutoff = cutoff if number else None
         cutoff += timedelta(hours=gap)
-        update = run(cutoff)
-        period = provider.billing_period(cutoff)  # checked on its own in test_billing
-        got, gauge = row(update, org, bandwidth), row(update, org, disk)
-        assert got.used == sample_sum(org, bandwidth, period.start, cutoff)
-        counted = [(at, value) for at, value in waiting if at <= cutoff]
-        waiting = [(at, value) for at, value in waiting if at > cutoff]
-        assert got.increment == sum((value for _, value in counted), Decimal(0))
-        closed_late += sum(
-            (v for at, v in counted if at <= period.start and froze and at <= froze[-1][0]),
-            Decimal(0),
-        )
-        latest = (
-            UsageSample.objects.filter(organization=org, resource=disk, measured_at__lte=cutoff)
-            .order_by("-measured_at", "-id")
-            .values_list("value", flat=True)
-            .first()
-        )
-        assert gauge.used == (latest or 0)
-        froze.append((cutoff, period.start, gauge.used))
-        assert gauge.peak == max(level for _, start, level in froze if start == period.start)
+        run(cutoff)
+        # The update, and before it an update as of each period end it crossed.
+        ran = UsageUpdate.objects.filter(cutoff__lte=cutoff).order_by("cutoff")
+        if previous_cutoff:
+            ran = ran.filter(cutoff__gt=previous_cutoff)
+        ran = list(ran)
+        assert [u.cutoff for u in ran[:-1]] == [
+            p.end for p in periods_between(previous_cutoff, cutoff, provider)
+        ]
+        for update in ran:
+            at_cutoff = update.cutoff
+            period = provider.billing_period(at_cutoff)  # checked on its own in test_billing
+            got, gauge = row(update, org, bandwidth), row(update, org, disk)
+            assert got.used == sample_sum(org, bandwidth, period.start, at_cutoff)
+            counted = [(at, value) for at, value in waiting if at <= at_cutoff]
+            waiting = [(at, value) for at, value in waiting if at > at_cutoff]
+            assert got.increment == sum((value for _, value in counted), Decimal(0))
+            closed_late += sum(
+                (v for at, v in counted if at <= period.start and froze and at <= froze[-1][0]),
+                Decimal(0),
+            )
+            latest = (
+                UsageSample.objects.filter(
+                    organization=org, resource=disk, measured_at__lte=at_cutoff
+                )
+                .order_by("-measured_at", "-id")
+                .values_list("value", flat=True)
+                .first()
+            )
+            assert gauge.used == (latest or 0)
+            froze.append((at_cutoff, period.start, gauge.used))
+            assert gauge.peak == max(level for _, start, level in froze if start == period.start)
     adjusted = UsageAdjustment.objects.filter(organization=org, resource=bandwidth)
     assert sum((a.value for a in adjusted), Decimal(0)) == closed_late
 
