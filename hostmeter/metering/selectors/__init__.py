@@ -16,12 +16,20 @@ from .figures import (
     usage_status,
 )
 from .schedule import usage_schedule_due, usage_schedule_next
-from .updates import usage_update_latest
+from .updates import (
+    UnknownPeriod,
+    UsagePeriod,
+    usage_period_named,
+    usage_periods,
+    usage_update_latest,
+)
 
 __all__ = [
     "HISTORY",
     "ResourceFigures",
     "ServiceFigures",
+    "UnknownPeriod",
+    "UsagePeriod",
     "UsageStatus",
     "organization_figures",
     "provider_summary",
@@ -30,6 +38,8 @@ __all__ = [
     "rollup_figures",
     "top_resellers",
     "usage_history",
+    "usage_period_named",
+    "usage_periods",
     "usage_schedule_due",
     "usage_schedule_next",
     "usage_status",

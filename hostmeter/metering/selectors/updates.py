@@ -1,4 +1,11 @@
-"""Which usage update the pages, files and API show."""
+"""Which usage update the pages, files and API show: the latest, or a billing period's."""
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.db.models import F
+
+from hostmeter.tenancy.billing import Period, period_from_bounds
 
 from ..models import UsageUpdate
 
@@ -7,4 +14,63 @@ def usage_update_latest() -> UsageUpdate | None:
     """The most recent completed update: the one pages and reports show."""
     return (
         UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED).order_by("-cutoff").first()
+    )
+
+
+@dataclass(frozen=True)
+class UsagePeriod:
+    """A billing period that has figures: the update that shows them, and whether the
+    period is over (its update is as of its end) or still running (to date)."""
+
+    period: Period
+    update: UsageUpdate
+
+    @property
+    def key(self) -> str:
+        return self.period.key
+
+    @property
+    def closed(self) -> bool:
+        return self.update.closes_period
+
+    @property
+    def label(self) -> str:
+        return self.period.label if self.closed else f"{self.period.label}, to date"
+
+
+class UnknownPeriod(ValueError):
+    """A period that is not YYYY-MM, or has no figures."""
+
+
+def usage_periods(*, zone: ZoneInfo) -> list[UsagePeriod]:
+    """The current period to date (the latest update's) and every closed period (the
+    update as of its end), newest first. A month closes once, so there are few."""
+    latest = usage_update_latest()
+    if latest is None or latest.period_start is None or latest.period_end is None:
+        return []
+    closed = UsageUpdate.objects.filter(
+        status=UsageUpdate.Status.SUCCEEDED, cutoff=F("period_end")
+    ).order_by("-cutoff")
+    found = [] if latest.closes_period else [latest]
+    found += list(closed)
+    return [
+        UsagePeriod(period_from_bounds(u.period_start, u.period_end, zone=zone), u)
+        for u in found
+        if u.period_start is not None and u.period_end is not None
+    ]
+
+
+def usage_period_named(*, key: str | None, zone: ZoneInfo) -> UsagePeriod | None:
+    """The period a YYYY-MM key names (none given: the latest update's period); None
+    before the first update. UnknownPeriod for a key that is not a month with figures."""
+    periods = usage_periods(zone=zone)
+    if not key:
+        return periods[0] if periods else None
+    key = key.strip()
+    for period in periods:
+        if period.key == key:
+            return period
+    known = ", ".join(p.key for p in periods) or "none yet"
+    raise UnknownPeriod(
+        f"“{key[:20]}” is not a billing period with usage figures (YYYY-MM; known: {known})."
     )

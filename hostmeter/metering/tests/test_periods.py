@@ -466,3 +466,30 @@ def test_the_migration_recounts_earlier_updates_by_period(resources):
         executor.migrate(executor.loader.graph.leaf_nodes())
     assert figures() == computed
     assert Resource.objects.filter(code="bandwidth").exists()
+
+
+# ---------------------------------------------------------------- which period is shown
+
+
+def test_the_periods_with_figures_are_the_current_one_and_each_closed_one(site):
+    from hostmeter.metering.selectors import UnknownPeriod, usage_period_named, usage_periods
+
+    org, _, bandwidth, _ = site
+    assert usage_periods(zone=UTC) == []
+    assert usage_period_named(key=None, zone=UTC) is None
+    for day in (datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)):
+        store(org, bandwidth, day, "1")
+        run(day + timedelta(hours=1))
+    latest = run(datetime(2026, 12, 2, tzinfo=UTC))
+    periods = usage_periods(zone=UTC)
+    assert [(p.key, p.closed, p.label) for p in periods] == [
+        ("2026-12", False, "December 2026, to date"),
+        ("2026-11", True, "November 2026"),
+        ("2026-10", True, "October 2026"),  # closed by the update of 20 November
+    ]
+    assert usage_period_named(key=None, zone=UTC).update == latest
+    november = usage_period_named(key="2026-11", zone=UTC)
+    assert november.update.cutoff == datetime(2026, 12, 1, tzinfo=UTC)
+    for key in ("2026-09", "2026-13", "garbage", "2026-11-01", "x" * 500):
+        with pytest.raises(UnknownPeriod, match="known: 2026-12, 2026-11, 2026-10"):
+            usage_period_named(key=key, zone=UTC)
