@@ -61,6 +61,7 @@ class DemoSummary:
     limits: int = 0
     samples: int = 0
     updates: int = 0
+    closed_periods: int = 0  # updates as of a billing period's end, run on the way
     first_cutoff: datetime | None = None
     last_cutoff: datetime | None = None
     logins_created: list[str] = field(default_factory=list)
@@ -78,7 +79,8 @@ class DemoSummary:
             f"{_n(self.organizations, 'organization')} ({self.direct_organizations} added "
             f"directly, {self.over_threshold} over a threshold), {_n(self.limits, 'limit')}",
             f"  {_n(self.samples, 'usage sample')}, {_n(self.updates, 'usage update')} "
-            f"({self.first_cutoff:%Y-%m-%d %H:%M %Z} to {self.last_cutoff:%Y-%m-%d %H:%M %Z})",
+            f"({self.first_cutoff:%Y-%m-%d %H:%M %Z} to {self.last_cutoff:%Y-%m-%d %H:%M %Z}), "
+            f"{_n(self.closed_periods, 'closed billing period')}",
         ]
         if self.logins_created:
             lines.append(f"  Logins: {', '.join(self.logins_created)}; password: {self.password}")
@@ -113,7 +115,7 @@ def demo_load(
     *,
     resellers: int = 25,
     organizations: int = 400,
-    days: int = 60,
+    days: int = 70,
     seed: int = 1,
     password: str = DEMO_PASSWORD,
     if_empty: bool = False,
@@ -195,6 +197,9 @@ def demo_load(
             if n % step == 0 or n == days:
                 say(f"  usage updates: {n}/{days}")
         summary.updates = len(cutoffs)
+        summary.closed_periods = UsageUpdate.objects.filter(
+            trigger=UsageUpdate.Trigger.CLOSE, status=UsageUpdate.Status.SUCCEEDED
+        ).count()
         summary.first_cutoff, summary.last_cutoff = cutoffs[0], cutoffs[-1]
     summary.seconds = time.monotonic() - started
     return summary

@@ -280,3 +280,26 @@ def test_an_earlier_usage_update_counts_as_data():
     UsageUpdate.objects.create(cutoff=timezone.now(), trigger=UsageUpdate.Trigger.SCHEDULE)
     with pytest.raises(CommandError, match=r"1 usage update\b"):
         call_command("load_demo", "--organizations=10", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    "now", [datetime(2026, 7, 1, 3, tzinfo=UTC), datetime(2026, 10, 31, 23, tzinfo=UTC)]
+)
+def test_the_default_history_spans_two_closed_billing_periods(db, now):
+    """70 days always cross two period ends (two months are at most 62 days): the period
+    selector has two closed months to show, each with its totals."""
+    summary = demo_load(resellers=2, organizations=6, seed=3, now=now)
+    closing = UsageUpdate.objects.filter(trigger=UsageUpdate.Trigger.CLOSE).order_by("cutoff")
+    assert closing.count() >= 2
+    for update in closing:
+        assert update.closes_period and update.status == UsageUpdate.Status.SUCCEEDED
+        bandwidth = UsageRow.objects.filter(update=update, resource__code="bandwidth")
+        for row in bandwidth:
+            measured = UsageSample.objects.filter(
+                organization=row.organization_id,
+                resource=row.resource_id,
+                measured_at__gt=update.period_start,
+                measured_at__lte=update.cutoff,
+            )
+            assert row.used == sum((s.value for s in measured), 0)
+    assert summary.updates == 70

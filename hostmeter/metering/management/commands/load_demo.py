@@ -15,7 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--resellers", type=int, default=25, help="Default: 25.")
         parser.add_argument("--organizations", type=int, default=400, help="Default: 400.")
         parser.add_argument(
-            "--days", type=int, default=60, help="Days of usage history, ending today. Default: 60."
+            "--days",
+            type=int,
+            default=70,
+            help="Days of usage history, ending today. Default: 70, which always spans two "
+            "closed billing periods.",
         )
         parser.add_argument(
             "--seed", type=int, default=1, help="The same seed gives the same data. Default: 1."
