@@ -2,8 +2,11 @@
 
 Each candidate writes one row per organization × resource of its enabled services
 (organization, resource, reseller, used, limit) into the table BASELINE_TABLE, the
-same figures the update writes to its UsageRow table. The benchmark runs every
-candidate the engine supports and measures the update against the fastest one.
+same figures the update writes to its UsageRow table: a gauge's level at the cut-off,
+a counter's billing-period total to the cut-off. The benchmark runs every candidate the
+engine supports and measures the update against the fastest one. Counters are summed
+over the period (the plain way) or carried on from the previous update's rows plus the
+samples since (the update's own way, written by hand).
 """
 
 from django.db import connection
@@ -47,7 +50,7 @@ LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
 _COUNTER_GROUPED = """
 SELECT s.organization_id, s.resource_id, SUM(s.value) AS used
   FROM {sample} s JOIN {resource} cr ON cr.id = s.resource_id AND cr.kind = 'counter'
- WHERE s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s
+ WHERE s.measured_at > %(period_start)s AND s.measured_at <= %(cutoff)s
  GROUP BY s.organization_id, s.resource_id
 """
 
@@ -83,15 +86,15 @@ SELECT o.id AS organization_id, r.id AS resource_id, o.reseller_id,
                  AND s.measured_at <= %(cutoff)s
                ORDER BY s.measured_at DESC, s.id DESC LIMIT 1), 0)
   ELSE
-    COALESCE((SELECT SUM(s.value) FROM {sample} s
+    {counter_before} + COALESCE((SELECT SUM(s.value) FROM {sample} s
                WHERE s.organization_id = o.id AND s.resource_id = r.id
-                 AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s), 0)
+                 AND s.measured_at > {since} AND s.measured_at <= %(cutoff)s), 0)
   END AS used,
   l.{limit} AS {limit}
 FROM {org} o
 JOIN {org_services} os ON os.organization_id = o.id
 JOIN {resource} r ON r.service_id = os.service_id
-LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
+LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id{previous_rows}
 """
 
 
@@ -99,7 +102,16 @@ def candidates() -> dict[str, str]:
     """Name → statement of the baselines this engine can run."""
     found = {
         "window": _PAIRS.replace("{gauge}", _GAUGE_WINDOW).replace("{counter}", _COUNTER_GROUPED),
-        "correlated": _CORRELATED,
+        "correlated": _CORRELATED.replace("{counter_before}", "0")
+        .replace("{since}", "%(period_start)s")
+        .replace("{previous_rows}", ""),
+        "carried": _CORRELATED.replace("{counter_before}", "COALESCE(p.used, 0)")
+        .replace("{since}", "%(previous)s")
+        .replace(
+            "{previous_rows}",
+            "\nLEFT JOIN {row} p ON p.update_id = %(previous_update)s"
+            " AND p.organization_id = o.id AND p.resource_id = r.id",
+        ),
     }
     if connection.vendor == "postgresql":
         found["distinct_on"] = _PAIRS.replace("{gauge}", _GAUGE_DISTINCT_ON).replace(
@@ -113,15 +125,21 @@ def baseline_drop() -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(BASELINE_TABLE)}")
 
 
-def baseline_run(statement: str, *, cutoff, previous) -> None:
-    """Computes the figures into BASELINE_TABLE, which must not exist (baseline_drop())."""
+def baseline_run(statement: str, *, cutoff, previous, period_start, previous_update) -> None:
+    """Computes the figures into BASELINE_TABLE, which must not exist (baseline_drop()).
+
+    previous_update: the completed update as of `previous`, in the same billing period."""
     adapt = connection.ops.adapt_datetimefield_value
+    params = {
+        "cutoff": adapt(cutoff),
+        "previous": adapt(previous),
+        "period_start": adapt(period_start),
+        "previous_update": previous_update,
+    }
     # the update runs without PostgreSQL's JIT (it only adds compile time to these
     # statements): the yardstick gets the same setting, or it would carry that cost
     with without_jit(), connection.cursor() as cursor:
-        cursor.execute(
-            statement.format(**_names()), {"cutoff": adapt(cutoff), "previous": adapt(previous)}
-        )
+        cursor.execute(statement.format(**_names()), params)
 
 
 def baseline_differences(*, update_id: int) -> dict[str, int]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from hostmeter.metering.models import UsageSample
 from hostmeter.tenancy.models import (
     Organization,
+    Provider,
     Reseller,
     ResourceLimit,
     Service,
@@ -46,6 +47,14 @@ class Plan:
     # Fixed once, so that a run crossing midnight keeps its dates: every sample and
     # cut-off is in the past (ingest and update requests refuse future times).
     start: datetime = field(default_factory=_three_days_ago)
+
+    # The provider's billing anchor day; by default one that puts every cut-off of the
+    # plan in one billing period (the period starts the day before the samples do).
+    anchor: int | None = None
+
+    @property
+    def anchor_day(self) -> int:
+        return self.anchor or min(28, (self.start - DAY).day)
 
     @property
     def resellers(self) -> int:
@@ -96,7 +105,9 @@ def org_reseller(i: int, resellers: int) -> int | None:
 
 
 def tenancy_generate(plan: Plan) -> dict[str, int]:
-    """Resellers (with sub-resellers), organizations, their services and limits."""
+    """The provider's billing anchor, resellers (with sub-resellers), organizations,
+    their services and limits."""
+    Provider.objects.update_or_create(pk=1, defaults={"billing_anchor_day": plan.anchor_day})
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     service_ids = dict(Service.objects.filter(code__in=SERVICES).values_list("code", "id"))
     resources = resource_ids()

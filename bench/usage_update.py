@@ -106,8 +106,9 @@ def update_forget(update_id: int) -> None:
 class Rounds:
     """The second day's update and the baseline, timed alternately; peaks and parts kept."""
 
-    def __init__(self, cutoff, previous, statement):
+    def __init__(self, cutoff, previous, statement, *, period_start=None, previous_update=None):
         self.cutoff, self.previous, self.statement = cutoff, previous, statement
+        self.period_start, self.previous_update = period_start, previous_update
         self.update_s, self.baseline_s, self.parts, self.update = [], [], [], None
         self.peak_update, self.peak_baseline = 0.0, 0.0
 
@@ -133,7 +134,12 @@ class Rounds:
         baseline_drop()  # the previous round's table, like update_forget(): not timed
         peak_reset()
         seconds, _ = timed(
-            baseline_run, statement or self.statement, cutoff=self.cutoff, previous=self.previous
+            baseline_run,
+            statement or self.statement,
+            cutoff=self.cutoff,
+            previous=self.previous,
+            period_start=self.period_start,
+            previous_update=self.previous_update,
         )
         self.peak_baseline = max(self.peak_baseline, peak_mb())
         return seconds
@@ -220,7 +226,13 @@ def measure(engine: str, plan, repeats: int) -> dict:
     # Round 1: the update once, then every baseline candidate once, each checked
     # against the update's rows; the fastest candidate is the yardstick from then on.
     candidates = baseline.candidates()
-    rounds = Rounds(second, first, statement=None)
+    rounds = Rounds(
+        second,
+        first,
+        statement=None,
+        period_start=update.period_start,
+        previous_update=update.pk,
+    )
     rounds.run_update()
     out["rows"] = rounds.update.rows_count
     out["candidates"] = {}

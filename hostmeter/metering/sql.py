@@ -68,7 +68,7 @@ FROM (
      WHERE id > %(previous_through)s AND id <= %(through)s AND measured_at <= %(previous)s
      GROUP BY organization_id, resource_id
   ) lt ON lt.organization_id = o.id AND lt.resource_id = r.id
-  ORDER BY o.id
+  ORDER BY o.id {fence}
 ) t
 """
 # Late samples (`lt`): stored after the previous update took its samples (their ids are
@@ -105,6 +105,12 @@ _PEAK = """CASE WHEN t.kind <> 'gauge' THEN NULL
   WHEN t.previous_peak > t.value THEN t.previous_peak ELSE t.value END"""
 
 
+# The outer query uses each per-row figure of `t` several times; merged into it (SQLite
+# flattens the subquery, PostgreSQL pulls it up) every use ran its correlated subquery
+# again. An OFFSET keeps `t` a subquery of its own on both engines, computed once a row.
+_FENCE = {"sqlite": "LIMIT -1 OFFSET 0", "postgresql": "OFFSET 0"}
+
+
 def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
     # Summed from the period's start, the total holds this period's late samples already.
     used = _USED.replace("{plus_value}", " + t.value + t.late_open" if carried else "")
@@ -112,6 +118,7 @@ def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
     if cast:  # the partition's columns take the parent's type (SUM of BIGINT is NUMERIC)
         parts = {k: f"CAST({v} AS BIGINT)" for k, v in parts.items()}
     text = _ROWS_SELECT.replace("{id}", id_).replace("{update}", update)
+    text = text.replace("{fence}", _FENCE.get(connection.vendor, "OFFSET 0"))
     for placeholder, expression in parts.items():
         text = text.replace(placeholder, expression)
     total = _TOTAL_CARRIED if carried else _TOTAL_SUMMED
