@@ -1,7 +1,12 @@
 """The view side of login levels: every page and action checks one Action here."""
 
+from django.contrib import messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.mixins import AccessMixin
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
+
+from hostmeter.admin_lists import CheckedChangeList
 
 from .levels import ALLOWED, Action, LoginLevel, user_can, user_login_level
 
@@ -63,3 +68,21 @@ class LevelAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._may(request, self.delete_action)
+
+    # Not a matter of levels, but every admin has this mixin (the site's check sees to
+    # that), so every change list gets the checked one here.
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
+
+    def get_changelist_instance(self, request):
+        """Django sends a list whose filters cannot be used back to itself without them
+        (``?e=1``) and says nothing; this says why."""
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            cause = exc.args[0] if exc.args else exc
+            reason = "; ".join(cause.messages) if isinstance(cause, ValidationError) else cause
+            messages.error(
+                request, f"The filter in the address cannot be used ({reason}): the whole list."
+            )
+            raise
