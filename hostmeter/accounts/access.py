@@ -1,12 +1,9 @@
 """The view side of login levels: every page and action checks one Action here."""
 
-from django.contrib import messages
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.mixins import AccessMixin
-from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
-from hostmeter.admin_lists import CheckedChangeList
+from hostmeter.admin_input import AdminInputMixin
 
 from .levels import ALLOWED, Action, LoginLevel, user_can, user_login_level
 
@@ -39,11 +36,14 @@ class LevelRequiredMixin(AccessMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class LevelAdminMixin:
+class LevelAdminMixin(AdminInputMixin):
     """The admin side, for ModelAdmins and inlines: each names the Action that lets a login
     look at its rows and the ones that let it add, change and delete them (None: nobody);
     levels.ALLOWED decides, as for the pages and the API. Django's model permissions
-    (groups, per-login grants) play no part (backends.LoginLevelBackend grants none)."""
+    (groups, per-login grants) play no part (backends.LoginLevelBackend grants none).
+
+    Not a matter of levels, but every admin has this mixin (the site's check sees to
+    that), so every admin gets AdminInputMixin's checks of the address through it."""
 
     view_action: str = Action.USE_ADMIN
     add_action: str | None = None
@@ -68,21 +68,3 @@ class LevelAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return self._may(request, self.delete_action)
-
-    # Not a matter of levels, but every admin has this mixin (the site's check sees to
-    # that), so every change list gets the checked one here.
-    def get_changelist(self, request, **kwargs):
-        return CheckedChangeList
-
-    def get_changelist_instance(self, request):
-        """Django sends a list whose filters cannot be used back to itself without them
-        (``?e=1``) and says nothing; this says why."""
-        try:
-            return super().get_changelist_instance(request)
-        except IncorrectLookupParameters as exc:
-            cause = exc.args[0] if exc.args else exc
-            reason = "; ".join(cause.messages) if isinstance(cause, ValidationError) else cause
-            messages.error(
-                request, f"The filter in the address cannot be used ({reason}): the whole list."
-            )
-            raise

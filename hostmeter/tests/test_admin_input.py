@@ -202,3 +202,30 @@ def test_the_date_hierarchy_drills_down_to_the_earliest_update(bounds_world, sys
         response = systems_client.get(url, query)
         assert response.status_code == 200, query
         assert response.context["cl"].result_count == 1, query
+
+
+@pytest.mark.parametrize(
+    "url_name, query",
+    [
+        ("admin:tenancy_resourcelimit_add", "reseller=%20"),  # found by test_fuzz_pages
+        ("admin:tenancy_resourcelimit_add", "resource=abc"),
+        ("admin:tenancy_resourcelimit_add", f"organization={HUGE}"),
+        ("admin:tenancy_organization_add", "reseller=x"),
+        ("admin:tenancy_reseller_add", "parent=%00"),
+        ("admin:tenancy_organization_add", "services=x,1"),
+    ],
+)
+def test_an_add_forms_initial_id_that_is_none_is_left_empty(systems_client, url_name, query):
+    response = systems_client.get(f"{reverse(url_name)}?{query}")
+    assert response.status_code == 200
+    assert "is not an id of one: left empty." in response.content.decode()
+
+
+def test_an_add_forms_initial_id_that_is_one_is_kept(systems_client):
+    org = OrganizationFactory(domain="shop.example")
+    response = systems_client.get(
+        reverse("admin:tenancy_resourcelimit_add"), {"organization": org.pk}
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.initial["organization"] == str(org.pk)
+    assert "left empty" not in response.content.decode()
