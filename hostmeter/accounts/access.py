@@ -3,6 +3,8 @@
 from django.contrib.auth.mixins import AccessMixin
 from django.shortcuts import render
 
+from hostmeter.admin_input import AdminInputMixin
+
 from .levels import ALLOWED, Action, LoginLevel, user_can, user_login_level
 
 
@@ -34,11 +36,14 @@ class LevelRequiredMixin(AccessMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class LevelAdminMixin:
+class LevelAdminMixin(AdminInputMixin):
     """The admin side, for ModelAdmins and inlines: each names the Action that lets a login
     look at its rows and the ones that let it add, change and delete them (None: nobody);
     levels.ALLOWED decides, as for the pages and the API. Django's model permissions
-    (groups, per-login grants) play no part (backends.LoginLevelBackend grants none)."""
+    (groups, per-login grants) play no part (backends.LoginLevelBackend grants none).
+
+    Not a matter of levels, but every admin has this mixin (the site's check sees to
+    that), so every admin gets AdminInputMixin's checks of the address through it."""
 
     view_action: str = Action.USE_ADMIN
     add_action: str | None = None
