@@ -91,6 +91,7 @@ def update_forget(update_id: int) -> None:
         if connection.vendor == "postgresql":  # its partition (migration 0006)
             cursor.execute(f"DROP TABLE IF EXISTS {partition_name(update_id)}")
         for table in (
+            "metering_usageadjustment",
             "metering_usagerollup",
             "metering_resellersnapshot",
             "metering_usagerow",

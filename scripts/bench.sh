@@ -17,6 +17,10 @@ mkdir -p bench/out
 status=0
 .venv/bin/python -m bench.usage_update --engines "$engines" \
   --json "bench/out/usage_update-$(date +%Y%m%d-%H%M%S).json" "$@" || status=$?
+# Billing periods: an update's cost at 60 days of history against 5 (flat), and the
+# update that closes a period against a plain one.
+.venv/bin/python -m bench.periods --engines "$engines" \
+  --json "bench/out/periods-$(date +%Y%m%d-%H%M%S).json" || status=$?
 # The ingest API over HTTP against direct bulk insert of the same rows: the ingest ratio.
 .venv/bin/python -m bench.ingest --engines "$engines" \
   --json "bench/out/ingest-$(date +%Y%m%d-%H%M%S).json" || status=$?

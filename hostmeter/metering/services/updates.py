@@ -270,6 +270,9 @@ def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
     # The previous update's totals go on within a period; the period's first update
     # sums its counters from the period's start.
     carried = previous is not None and previous.period_start == period.start
+    # Right after its period's close, the window is the period so far: nothing to carry,
+    # and the samples since the previous cut-off are the period's total.
+    fresh = previous is not None and previous.cutoff == period.start
     if connection.vendor == "postgresql":
         # These statements are costed as one subquery per organization × resource, so
         # PostgreSQL would JIT-compile them; the work is short index lookups and sums,
@@ -291,7 +294,7 @@ def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
             else (0 if previous is None else through)
         ),
     }
-    rows = _freeze_rows(update, bounds, carried=carried)
+    rows = _freeze_rows(update, bounds, carried=carried or fresh)
     _record_closed_late(update, bounds)
     # The rows do not read the reseller tree; the snapshots and roll-ups do. Rebuilt
     # after the long statement, its rows stay locked the shortest time.
