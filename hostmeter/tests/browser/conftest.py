@@ -183,7 +183,7 @@ DISK = {
     "eta.example": ([100, 300, 600], 500),
     "omega.example": ([700, 750, 810], 3000),
 }
-# Bandwidth (MB, a counter) sent in each update's period.
+# Bandwidth (MB, a counter) sent before each update; the period's total adds them up.
 BANDWIDTH = {"alpha.example": [30, 50, 100], "gamma.example": [5, 10, 25]}
 MAILBOXES = {"alpha.example": ([3, 4, 5], 10)}
 
@@ -197,7 +197,7 @@ def usage(transactional_db):
     from hostmeter.metering.models import UsageUpdate
     from hostmeter.metering.services.samples import usage_samples_store
     from hostmeter.metering.services.updates import usage_update_request, usage_update_run
-    from hostmeter.tenancy.models import Resource
+    from hostmeter.tenancy.models import Provider, Resource
     from hostmeter.tenancy.services import limit_set
     from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 
@@ -233,6 +233,11 @@ def usage(transactional_db):
 
     now = timezone.now().replace(microsecond=0)
     cutoffs = [now - timedelta(days=3), now - timedelta(days=2), now - timedelta(days=1)]
+    # One billing period holds the three updates whatever today's date: counters add up
+    # over the three days (a period starts on the anchor day, 1 to 28).
+    provider = Provider.get()
+    provider.billing_anchor_day = min(28, (now - timedelta(days=4)).astimezone(provider.zone).day)
+    provider.save()
     updates = []
     for i, cutoff in enumerate(cutoffs):
         at = cutoff - timedelta(hours=1)

@@ -189,7 +189,8 @@ def test_help_text_reseller_usage_to_overview(app, usage, shoot, level):
         "29.5 %",
     ]
     # a counter: only the last update's period (Alpha 100 + Gamma 25); no limit set
-    assert figures_row(page, "Web hosting", "Bandwidth") == ["–", "0 MB", "–", "125 MB", "–"]
+    # The billing period's total so far: Alpha Shop 30 + 50 + 100, Gamma Bakery 5 + 10 + 25.
+    assert figures_row(page, "Web hosting", "Bandwidth") == ["–", "0 MB", "–", "220 MB", "–"]
     assert figures_row(page, "Email", "Mailboxes") == ["50", "10", "40", "5", "10.0 %"]
 
     # the trend: one point per usage update
