@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.bulk import engine_version, log, prepare_database
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1 / 3
 BATCHES = (1_000, 10_000)
@@ -33,26 +35,6 @@ PG_URL = os.environ.get(
     "BENCH_INGEST_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench_ingest"
 )
 RESOURCES = ("disk_space", "bandwidth", "mailboxes", "mail_storage", "emails_sent")
-
-
-def log(message: str) -> None:
-    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def prepare_database(engine: str, data_dir: str) -> None:
-    """Points the settings (and the server's environment) at a new, empty database."""
-    os.environ["HOSTMETER_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hostmeter.settings"
-    if engine == "sqlite":
-        os.environ["HOSTMETER_DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
-        return
-    import psycopg
-
-    url, name = PG_URL.rsplit("/", 1)
-    with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["HOSTMETER_DATABASE_URL"] = PG_URL
 
 
 def customer_base(orgs: int) -> tuple[list[tuple[int, str]], dict[str, int], str]:
@@ -215,22 +197,11 @@ def measure(engine: str, orgs: int, rounds: int) -> dict:
     return out
 
 
-def engine_version() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT sqlite_version()")
-            return f"SQLite {cursor.fetchone()[0]}"
-        cursor.execute("SHOW server_version")
-        return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
-
-
 def worker(engine: str, orgs: int, rounds: int) -> dict:
     import django
 
     with tempfile.TemporaryDirectory(prefix="hostmeter-bench-ingest-") as data_dir:
-        prepare_database(engine, data_dir)
+        prepare_database(engine, data_dir, PG_URL)
         django.setup()
         from django.core.management import call_command
 

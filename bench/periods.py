@@ -25,16 +25,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.bulk import log
+
 ROOT = Path(__file__).resolve().parent.parent
 HISTORY_GOAL = 1.1
 CLOSE_GOAL = 1.3
 SHORT, LONG = 5, 60
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench")
 DAY = timedelta(days=1)
-
-
-def log(message: str) -> None:
-    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- in the worker
@@ -125,7 +123,7 @@ def _timed_update(cutoff: datetime) -> tuple[float, int]:
 
 def measure(engine: str, orgs: int, repeats: int, data_dir: str) -> dict:
     from bench import datagen
-    from bench.usage_update import engine_version
+    from bench.bulk import engine_version
 
     # Days from 02:00 (the default schedule's time), so that no cut-off falls on a
     # period's end itself: crossing one, an update closes the period first.

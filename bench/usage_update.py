@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.bulk import engine_version, log, prepare_database
 from bench.probes import peak_mb, peak_reset, update_clock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,27 +30,7 @@ MEMORY_GROWTH = 1.25
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench")
 
 
-def log(message: str) -> None:
-    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------- one run, in a worker
-
-
-def prepare_database(engine: str, data_dir: str) -> None:
-    """Points the settings at a new, empty database for this run (before django.setup())."""
-    os.environ["HOSTMETER_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hostmeter.settings"
-    if engine == "sqlite":
-        os.environ["HOSTMETER_DATABASE_URL"] = f"sqlite:///{data_dir}/bench.sqlite3"
-        return
-    import psycopg
-
-    server, name = PG_URL.rsplit("/", 1)
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["HOSTMETER_DATABASE_URL"] = PG_URL
 
 
 def settle() -> None:
@@ -253,22 +234,11 @@ def measure(engine: str, plan, repeats: int) -> dict:
     return out
 
 
-def engine_version() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("SELECT sqlite_version()")
-            return f"SQLite {cursor.fetchone()[0]}"
-        cursor.execute("SHOW server_version")
-        return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
-
-
 def worker(args) -> dict:
     import django
 
     with tempfile.TemporaryDirectory(prefix="hostmeter-bench-") as data_dir:
-        prepare_database(args.worker, data_dir)
+        prepare_database(args.worker, data_dir, PG_URL)
         # Migrating in its own process keeps the migration graph out of this one's memory.
         subprocess.run([sys.executable, "-m", "hostmeter", "migrate", "-v0"], check=True)
         django.setup()
