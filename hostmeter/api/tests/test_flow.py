@@ -78,4 +78,5 @@ def test_push_update_report_download():
     provider = Provider.get()
     cutoff = datetime.fromisoformat(update["cutoff"]).astimezone(provider.zone)
     period = provider.billing_period(cutoff)
+    assert (update["period"], update["closes_period"]) == (period.key, False)
     assert row[0] == f"{period.label} to date (as of {cutoff:%Y-%m-%d %H:%M %Z})"
