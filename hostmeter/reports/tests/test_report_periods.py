@@ -180,16 +180,17 @@ def test_file_names_say_which_period(period_world, login, client):
 
 
 def test_late_usage_of_a_closed_month_is_in_its_files_not_the_current_ones(period_world, resources):
-    """A November sample stored after November closed: the next update records it as
-    November's adjustment; November's file (generated again) lists it beside the
-    frozen total, summed for the resellers above and the provider, and the current
-    period's file neither lists it nor counts it."""
+    """November samples stored after November closed: the next update records them as
+    November's adjustments; November's file (generated again) lists them beside the
+    frozen totals, summed for the resellers above and the provider (not October's late
+    sample), and the current period's file neither lists nor counts them."""
     bandwidth = resources["bandwidth"]
     alpha, bravo = period_world.alpha, period_world.bravo
     frozen = sample_sum(alpha, bandwidth, NOVEMBER_START, NOVEMBER_END)
     store_sample(alpha, bandwidth, datetime(2026, 11, 25, 8, tzinfo=UTC), "7.25")
     store_sample(bravo, bandwidth, NOVEMBER_END, "0.5", source="late-file")  # its last instant
     store_sample(alpha, bandwidth, datetime(2026, 11, 28, tzinfo=UTC), "1")
+    store_sample(alpha, bandwidth, datetime(2026, 10, 15, tzinfo=UTC), "100")  # October's
     later = run_update(datetime(2026, 12, 4, 9, tzinfo=UTC))
     assert later.status == "succeeded", later.error
     late = {
@@ -197,6 +198,7 @@ def test_late_usage_of_a_closed_month_is_in_its_files_not_the_current_ones(perio
         for a in UsageAdjustment.objects.filter(period_start=NOVEMBER_START, resource=bandwidth)
     }
     assert late == {alpha.pk: Decimal("8.25"), bravo.pk: Decimal("0.5")}
+    assert UsageAdjustment.objects.exclude(period_start=NOVEMBER_START).count() == 1
 
     november = generate("organizations", period_world.november, regenerate=True)
     _, rows = rows_of(november)
