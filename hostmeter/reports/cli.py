@@ -11,9 +11,12 @@ from django.core.files.storage import default_storage
 from django.core.management.base import CommandError
 
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.selectors.updates import UnknownPeriod
 from hostmeter.tenancy.models import Organization, Reseller
 
+from .columns import usage_as_of
 from .models import Report, ReportEvent
+from .selectors import report_update
 from .services import ReportError
 
 # Exit codes (documented in each command's help and in README.md).
@@ -33,6 +36,24 @@ def add_subject_arguments(parser) -> None:
     parser.add_argument(
         "--format", choices=[f.value for f in Report.Format], default="csv", help="Default: csv."
     )
+
+
+def add_period_argument(parser, *, default: str) -> None:
+    parser.add_argument(
+        "--period",
+        metavar="YYYY-MM",
+        help="A billing period: the current one (to date) or a closed one (its totals, "
+        f"as of its end). Default: {default}.",
+    )
+
+
+def period_update(period: str) -> UsageUpdate | None:
+    """The update a report of the billing period is made from (report_update); a clear
+    error for a key that names no period with figures."""
+    try:
+        return report_update(period=period)
+    except UnknownPeriod as exc:
+        raise CommandError(f"--period: {exc}", returncode=USAGE) from exc
 
 
 def subject_from(kind: str, domain: str | None):
@@ -73,7 +94,8 @@ def write_file(report: Report, output: str, stdout) -> str:
 
 
 def update_label(update: UsageUpdate) -> str:
-    return f"usage as of {update.cutoff.isoformat()}"
+    """ "usage of November 2026 (closed)", "usage of December 2026 to date (as of …)"."""
+    return f"usage of {usage_as_of(update)}"
 
 
 def report_file_copy(*, report: Report, destination: str | Path | IO[bytes], user=None) -> int:

@@ -9,12 +9,19 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from hostmeter.metering.models import ResellerSnapshot, UsageRollup, UsageRow, UsageUpdate
-from hostmeter.tenancy.models import Organization, Reseller, Resource, Service
+from hostmeter.metering.models import (
+    ResellerSnapshot,
+    UsageAdjustment,
+    UsageRollup,
+    UsageRow,
+    UsageUpdate,
+)
+from hostmeter.metering.selectors.updates import usage_period_of
+from hostmeter.tenancy.models import Organization, Provider, Reseller, Resource, Service
 
 from .models import Report
 
-TEXT, NUMBER, TIME = "text", "number", "time"
+TEXT, NUMBER = "text", "number"
 
 
 @dataclass(frozen=True)
@@ -87,20 +94,56 @@ def _resources() -> list[Resource]:
     )
 
 
+def _unit(resource: Resource) -> str:
+    return f" ({resource.unit})" if resource.unit != "count" else ""
+
+
 def _pivot(resources: list[Resource], alias: str) -> tuple[str, list[Column]]:
-    """Per resource a used and a limit column: the raw MAX(…) expressions for the inner,
-    grouped query, and the formatted columns the outer query selects from its alias."""
+    """Per resource a used and a limit column, and for a gauge the period's peak: the raw
+    MAX(…) expressions for the inner, grouped query, and the formatted columns the outer
+    query selects from its alias."""
     limit = _q("limit")
     inner, columns = [], []
     for r in resources:
-        unit = f" ({r.unit})" if r.unit != "count" else ""
-        for label, field in (("used", "used"), ("limit", limit)):
+        unit = _unit(r)
+        figures = [("used", "used", "used"), ("limit", limit, "limit")]
+        if r.kind == Resource.Kind.GAUGE:
+            figures.append(("peak", "peak", "peak this period"))
+        for label, field, header in figures:
             name = f"{label}_{int(r.pk)}"
             inner.append(f"MAX(CASE WHEN resource_id = {int(r.pk)} THEN {field} END) AS {name}")
             columns.append(
-                Column(f"{r.name} {label}{unit}", qty(f"{alias}.{name}", whole=not unit), NUMBER)
+                Column(f"{r.name} {header}{unit}", qty(f"{alias}.{name}", whole=not unit), NUMBER)
             )
     return ", ".join(inner), columns
+
+
+LATE_HEADER = "late usage after close"
+
+
+def _late_pivot(resources: list[Resource], alias: str, used: str) -> tuple[str, list[Column]]:
+    """Per counter a "late usage after close" column: the SUM(…) expressions for a query
+    grouped like the adjustments it reads, and the formatted columns, 0 where the row has
+    the counter but nothing arrived late (used: the alias of the row's used figures)."""
+    inner, columns = [], []
+    for r in resources:
+        if r.kind != Resource.Kind.COUNTER:
+            continue
+        unit, name = _unit(r), f"late_{int(r.pk)}"
+        # BIGINT: PostgreSQL sums a bigint as numeric, which qty would not divide whole
+        sums = f"SUM(CASE WHEN resource_id = {int(r.pk)} THEN value END)"
+        inner.append(f"CAST({sums} AS BIGINT) AS {name}")
+        cell = f"COALESCE({alias}.{name}, CASE WHEN {used}.used_{int(r.pk)} IS NOT NULL THEN 0 END)"
+        columns.append(Column(f"{r.name} {LATE_HEADER}{unit}", qty(cell, whole=not unit), NUMBER))
+    return ", ".join(inner), columns
+
+
+# The adjustments of the report's billing period: late usage found after it closed. Only
+# a closed period's report lists them; they are few (late samples of a closed month).
+ADJUSTED = (
+    f"{_q(UsageAdjustment)} a WHERE a.period_start = "
+    f"(SELECT u.period_start FROM {_q(UsageUpdate)} u WHERE u.id = %(update)s)"
+)
 
 
 @dataclass(frozen=True)
@@ -111,14 +154,15 @@ class ReportQuery:
     params: dict
 
 
-AS_OF = Column("Usage as of", "%(as_of)s", TIME)
+AS_OF = Column("Usage as of", "%(as_of)s")
 
 
 def report_query(*, report: Report) -> ReportQuery:
     """The columns and SQL of a report's rows (every row of its subject, in order); text
-    cells carry the formula guard in CSV files only."""
+    cells carry the formula guard in CSV files only. A closed period's report also has
+    the late usage found after the period closed."""
     update: UsageUpdate = report.update
-    params = {"update": update.pk, "as_of": _as_of(update)}
+    params = {"update": update.pk, "as_of": usage_as_of(update)}
     builder = {
         Report.Kind.RESELLER: _organizations_query,
         Report.Kind.ORGANIZATION: _organizations_query,
@@ -129,15 +173,34 @@ def report_query(*, report: Report) -> ReportQuery:
     return builder(report, params, guard=report.format == Report.Format.CSV)
 
 
-def _as_of(update: UsageUpdate) -> str:
-    from hostmeter.tenancy.models import Provider
-
-    return update.cutoff.astimezone(Provider.get().zone).isoformat()
+def usage_as_of(update: UsageUpdate) -> str:
+    """The "Usage as of" cell: "November 2026 (closed)" for a period's closing update,
+    "December 2026 to date (as of 2026-12-04 02:00 CET)" otherwise (the provider's zone).
+    No comma, so that a cell of a comma-separated file needs no quotes."""
+    zone = Provider.get().zone
+    when = f"{update.cutoff.astimezone(zone):%Y-%m-%d %H:%M %Z}"
+    found = usage_period_of(update=update, zone=zone)
+    if found is None:
+        return f"as of {when}"
+    if found.closed:
+        return f"{found.period.label} (closed)"
+    return f"{found.period.label} to date (as of {when})"
 
 
 def _organizations_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
-    """One row per organization, as frozen in the update (its reseller at that time)."""
-    pivot, usage_columns = _pivot(_resources(), "p")
+    """One row per organization, as frozen in the update (its reseller at that time), and
+    for a closed period the late usage of each counter found after it closed."""
+    resources = _resources()
+    pivot, usage_columns = _pivot(resources, "p")
+    late_columns: list[Column] = []
+    late_join = ""
+    if report.update.closes_period:
+        late_pivot, late_columns = _late_pivot(resources, "adj", "p")
+        if late_columns:
+            late_join = (
+                f"LEFT JOIN (SELECT organization_id, {late_pivot} FROM {ADJUSTED} "
+                "GROUP BY organization_id) adj ON adj.organization_id = p.organization_id "
+            )
     columns = [
         AS_OF,
         Column("Organization", text("o.name", guard=guard)),
@@ -145,6 +208,7 @@ def _organizations_query(report: Report, params: dict, *, guard: bool) -> Report
         Column("Reseller", f"COALESCE({text('rs.name', guard=guard)}, 'direct')"),
         Column("Reseller domain", text("rs.domain", guard=guard)),
         *usage_columns,
+        *late_columns,
     ]
     where, tree = "update_id = %(update)s", ""
     if report.kind == Report.Kind.RESELLER:
@@ -168,7 +232,7 @@ def _organizations_query(report: Report, params: dict, *, guard: bool) -> Report
         columns=columns,
         sql=f"{tree}SELECT {select} FROM ({inner}) p JOIN {_q(Organization)} o "
         f"ON o.id = p.organization_id LEFT JOIN {_q(Reseller)} rs ON rs.id = p.reseller_id "
-        "ORDER BY o.name_key, o.id",
+        f"{late_join}ORDER BY o.name_key, o.id",
         count_sql=f"{tree}SELECT COUNT(DISTINCT organization_id) FROM {_q(UsageRow)} WHERE {where}",
         params=params,
     )
@@ -176,8 +240,36 @@ def _organizations_query(report: Report, params: dict, *, guard: bool) -> Report
 
 def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
     """One row per reseller the update froze: its roll-up (sub-resellers included) per
-    resource, and its organizations; a reseller with nothing yet has a row too."""
-    pivot, usage_columns = _pivot(_resources(), "p")
+    resource, and its organizations; a reseller with nothing yet has a row too. For a
+    closed period, the late usage found after it closed, summed the same way."""
+    resources = _resources()
+    pivot, usage_columns = _pivot(resources, "p")
+    late_columns: list[Column] = []
+    tree = late_join = ""
+    if report.update.closes_period:
+        late_pivot, late_columns = _late_pivot(resources, "adj", "p")
+        if late_columns:
+            # each reseller of the update's tree with itself and every reseller above it,
+            # so that an organization's late usage counts for each of them, as roll-ups do
+            tree = (
+                "WITH RECURSIVE up(reseller_id, ancestor_id) AS ("
+                f"SELECT reseller_id, reseller_id FROM {_q(ResellerSnapshot)} "
+                "WHERE update_id = %(update)s UNION ALL "
+                f"SELECT up.reseller_id, s.parent_id FROM up JOIN {_q(ResellerSnapshot)} s "
+                "ON s.reseller_id = up.ancestor_id AND s.update_id = %(update)s "
+                "WHERE s.parent_id IS NOT NULL) "
+            )
+            # an organization's reseller at the update (any of its rows holds it)
+            held_by = (
+                f"(SELECT r.reseller_id FROM {_q(UsageRow)} r WHERE r.update_id = %(update)s "
+                "AND r.organization_id = a.organization_id LIMIT 1)"
+            )
+            adjusted = f"SELECT a.resource_id, a.value, {held_by} AS held_by FROM {ADJUSTED}"
+            late_join = (
+                f"LEFT JOIN (SELECT up.ancestor_id AS reseller_id, {late_pivot} "
+                f"FROM ({adjusted}) l JOIN up ON up.reseller_id = l.held_by "
+                "GROUP BY up.ancestor_id) adj ON adj.reseller_id = snap.reseller_id "
+            )
     columns = [
         AS_OF,
         Column("Reseller", text("rs.name", guard=guard)),
@@ -185,6 +277,7 @@ def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuer
         Column("Parent reseller", text("parent.name", guard=guard)),
         Column("Organizations", "CAST(snap.organizations_count AS TEXT)", NUMBER),
         *usage_columns,
+        *late_columns,
     ]
     inner = (
         f"SELECT reseller_id, {pivot} FROM {_q(UsageRollup)} "
@@ -194,19 +287,28 @@ def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuer
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} FROM {_q(ResellerSnapshot)} snap "
+        sql=f"{tree}SELECT {select} FROM {_q(ResellerSnapshot)} snap "
         f"JOIN {_q(Reseller)} rs ON rs.id = snap.reseller_id "
         f"LEFT JOIN {_q(Reseller)} parent ON parent.id = snap.parent_id "
         f"LEFT JOIN ({inner}) p ON p.reseller_id = snap.reseller_id "
-        "WHERE snap.update_id = %(update)s ORDER BY rs.name_key, rs.id",
+        f"{late_join}WHERE snap.update_id = %(update)s ORDER BY rs.name_key, rs.id",
         count_sql=f"SELECT COUNT(*) {snapshots}",
         params=params,
     )
 
 
 def _summary_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
-    """One row per resource: the provider's limit, sold, available, used and usage %."""
+    """One row per resource: the provider's limit, sold, available, used, usage % and the
+    period's peak of a gauge; for a closed period, a counter's late usage after it closed."""
     limit = _q("limit")
+    late_columns, late_join = [], ""
+    if report.update.closes_period:
+        late = "CASE WHEN r.kind = 'counter' THEN COALESCE(adj.late, 0) END"
+        late_columns = [Column(LATE_HEADER.capitalize(), qty(late, whole=True), NUMBER)]
+        late_join = (
+            f"LEFT JOIN (SELECT resource_id, CAST(SUM(value) AS BIGINT) AS late FROM {ADJUSTED} "
+            "GROUP BY resource_id) adj ON adj.resource_id = g.resource_id "
+        )
     columns = [
         AS_OF,
         Column("Service", text("s.name", guard=guard)),
@@ -217,17 +319,19 @@ def _summary_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
         Column("Available", qty(f"g.{limit} - g.allocated", whole=True), NUMBER),
         Column("Used", qty("g.used", whole=True), NUMBER),
         Column("Usage %", percent("g.used", f"g.{limit}"), NUMBER),
+        Column("Peak this period", qty("g.peak", whole=True), NUMBER),
+        *late_columns,
         Column("Organizations using it", "CAST(g.organizations_count AS TEXT)", NUMBER),
     ]
     source = (
         f"FROM {_q(UsageRollup)} g JOIN {_q(Resource)} r ON r.id = g.resource_id "
         f"JOIN {_q(Service)} s ON s.id = r.service_id "
-        "WHERE g.update_id = %(update)s AND g.reseller_id IS NULL"
     )
+    where = "WHERE g.update_id = %(update)s AND g.reseller_id IS NULL"
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} {source} ORDER BY s.position, r.position, r.id",
-        count_sql=f"SELECT COUNT(*) {source}",
+        sql=f"SELECT {select} {source}{late_join}{where} ORDER BY s.position, r.position, r.id",
+        count_sql=f"SELECT COUNT(*) {source}{where}",
         params=params,
     )

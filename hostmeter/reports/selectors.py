@@ -2,6 +2,7 @@
 and the export reports tab's lists."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypedDict, TypeVar
 
 from django.core.paginator import Page
@@ -18,8 +19,15 @@ from django.db.models import (
 )
 
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.selectors.updates import (
+    UsagePeriod,
+    usage_period_named,
+    usage_period_of,
+    usage_periods,
+    usage_update_latest,
+)
 from hostmeter.paging import PER_PAGE, page_of
-from hostmeter.tenancy.models import Organization, Reseller
+from hostmeter.tenancy.models import Organization, Provider, Reseller
 
 from .models import IN_PROGRESS, Report, ReportEvent
 
@@ -70,6 +78,17 @@ def with_report(qs: QuerySet[_M], *, kind: str, update: UsageUpdate | None) -> Q
     return annotated
 
 
+def report_update(*, period: str | None = None) -> UsageUpdate | None:
+    """The update a report of a billing period (YYYY-MM) is made from: a closed period's
+    closing update, the current period's latest; without a period, the latest update.
+    None before the first update; UnknownPeriod for a key that names no period with
+    figures."""
+    if not period:
+        return usage_update_latest()
+    found = usage_period_named(key=period, zone=Provider.get().zone)
+    return found.update if found else None
+
+
 class WholeReport(TypedDict):
     kind: str
     label: str
@@ -104,14 +123,37 @@ def in_progress_ids(rows: Iterable[Model]) -> list[int]:
     return [row.pk for row in rows if getattr(row, "report_status", None) in IN_PROGRESS]
 
 
-def earlier_reports(*, page: int | str | None = 1, per_page: int = PER_PAGE) -> Page[Report]:
-    """Every generated file, newest update first: earlier ones stay downloadable."""
+def earlier_reports(
+    *, page: int | str | None = 1, per_page: int = PER_PAGE, period: UsagePeriod | None = None
+) -> Page[Report]:
+    """Every generated file, newest update first: earlier ones stay downloadable. With a
+    period, the files of its updates (a closed one's file and those made while it ran)."""
     qs = (
         Report.objects.filter(status=Report.Status.READY)
         .select_related("update", "reseller", "organization", "requested_by")
         .order_by("-update__cutoff", "-generated_at", "-pk")
     )
+    if period is not None:
+        qs = qs.filter(update__period_start=period.period.start)
     return page_of(qs, page, per_page)
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A generated file as the export reports tab lists it: the billing period it holds."""
+
+    report: Report
+    period: UsagePeriod | None
+
+
+def report_files(*, reports: Iterable[Report]) -> list[ReportFile]:
+    zone = Provider.get().zone
+    return [ReportFile(r, usage_period_of(update=r.update, zone=zone)) for r in reports]
+
+
+def report_period_choices() -> list[UsagePeriod]:
+    """The periods the export reports tab filters by: the current one, then each closed."""
+    return usage_periods(zone=Provider.get().zone)
 
 
 def report_events(*, page: int | str | None = 1, per_page: int = 50) -> Page[ReportEvent]:

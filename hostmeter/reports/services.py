@@ -24,6 +24,7 @@ from hostmeter.accounts.models import User
 from hostmeter.heartbeat import Heartbeat
 from hostmeter.jit import without_jit
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.selectors.updates import usage_period_of
 from hostmeter.tenancy.models import Organization, Provider, Reseller
 
 from .columns import report_query
@@ -187,13 +188,24 @@ def report_request_many(
 
 
 def _file_name(report: Report) -> str:
-    """hostmeter-reseller-<domain>-<update time>.csv, the update time in the provider's zone."""
-    when = report.update.cutoff.astimezone(Provider.get().zone).strftime("%Y%m%d-%H%M")
+    """hostmeter-reseller-<domain>-<period>.csv: see _period_part."""
     # a reseller's or an organization's report has its subject, the others none (the
     # subject_matches_kind constraint): "reseller-<domain>", "organization-<domain>"
     holder = report.reseller or report.organization
     subject = f"{report.kind}-{holder.domain}" if holder else WHOLE_NAMES[report.kind]
-    return f"hostmeter-{subject}-{when}.{report.format}"
+    return f"hostmeter-{subject}-{_period_part(report.update)}.{report.format}"
+
+
+def _period_part(update: UsageUpdate) -> str:
+    """Which figures a file holds, in its name: "2026-11" for a closed period (its closing
+    update: one per period), "2026-12-to-date-20261204-0200" for a period to date (the
+    update's time in the provider's zone), so each report's name is its own."""
+    zone = Provider.get().zone
+    when = update.cutoff.astimezone(zone).strftime("%Y%m%d-%H%M")
+    found = usage_period_of(update=update, zone=zone)
+    if found is None:
+        return when
+    return found.key if found.closed else f"{found.key}-to-date-{when}"
 
 
 WHOLE_NAMES: dict[str, str] = {
@@ -446,11 +458,10 @@ def report_download_response(*, reports: list[Report], user: User | None) -> Fil
                     dst.write(block)
     spool.seek(0)
     _log_downloads(reports, user)
-    when = reports[0].update.cutoff.astimezone(Provider.get().zone).strftime("%Y%m%d-%H%M")
     return FileResponse(
         spool,
         as_attachment=True,
-        filename=f"hostmeter-reports-{when}.zip",
+        filename=f"hostmeter-reports-{_period_part(reports[0].update)}.zip",
         content_type="application/zip",
     )
 

@@ -13,6 +13,7 @@ from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.metering.views import UsagePageMixin
 
 from . import selectors
+from .forms import PeriodFilterForm
 from .models import IN_PROGRESS, Report
 from .services import ReportError, ReportFileMissing, report_download_response, report_request
 
@@ -28,12 +29,18 @@ class ExportReportsView(UsagePageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = self.usage_context()
         whole = selectors.whole_reports(update=self.latest)
+        period_form = PeriodFilterForm(self.request.GET, periods=selectors.report_period_choices())
+        page_obj = selectors.earlier_reports(
+            page=self.request.GET.get("page", 1), period=period_form.chosen()
+        )
         context |= {
             "whole_reports": whole,
             "whole_in_progress": any(
                 r and r.status in IN_PROGRESS for item in whole for _, r in item["formats"]
             ),
-            "page_obj": selectors.earlier_reports(page=self.request.GET.get("page", 1)),
+            "period_form": period_form,
+            "page_obj": page_obj,
+            "files": selectors.report_files(reports=page_obj.object_list),
             "may_audit": user_can(self.request.user, Action.MANAGE_STAFF),
         }
         return context

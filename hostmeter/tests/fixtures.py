@@ -1,6 +1,7 @@
 """Shared test fixtures, a pytest plugin (the root conftest.py names it in pytest_plugins):
 logins of a level (`login`), the small customer base the pages are tested on (`world`),
-the report tests' customer base (`report_world`), and the helpers they are built with.
+the report tests' customer base (`report_world`), a closed billing period and the one
+after it (`period_world`), and the helpers they are built with.
 
 Page reading is in hostmeter/tests/pages.py, the model factories in factories.py.
 Worlds of another shape keep their own, differently named fixture beside their tests:
@@ -8,7 +9,8 @@ Worlds of another shape keep their own, differently named fixture beside their t
 (reports/tests/test_report_files.py), `sampled_orgs` (metering/tests/test_partitions.py).
 """
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -17,6 +19,7 @@ from django.apps import apps
 
 from hostmeter.accounts.services import user_save
 from hostmeter.fields import to_thousandths
+from hostmeter.metering.models import UsageSample, UsageUpdate
 from hostmeter.metering.services.samples import usage_samples_store
 from hostmeter.metering.services.updates import usage_update_request, usage_update_run
 from hostmeter.reports.tests.reportdata import build_world
@@ -38,6 +41,25 @@ def run_update(cutoff):
     """Runs a usage update as of cutoff right here, as the command line does."""
     update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
     return usage_update_run(update_id=update.pk)
+
+
+def sample_sum(org, resource, after, upto) -> Decimal:
+    """The reference for a counter: the samples stored with after < measured_at ≤ upto,
+    summed here from what the test stored."""
+    values = UsageSample.objects.filter(
+        organization=org, resource=resource, measured_at__gt=after, measured_at__lte=upto
+    ).values_list("value", flat=True)
+    return sum(values, Decimal(0))
+
+
+def sample_level(org, resource, upto) -> Decimal | None:
+    """The reference for a gauge: its latest sample at or before upto."""
+    return (
+        UsageSample.objects.filter(organization=org, resource=resource, measured_at__lte=upto)
+        .order_by("-measured_at", "-id")
+        .values_list("value", flat=True)
+        .first()
+    )
 
 
 def table_counts() -> dict[str, int]:
@@ -127,3 +149,67 @@ def report_world(db):
     provider.time_zone = "Europe/Berlin"
     provider.save()
     return build_world(top_orgs=6, sub_orgs=4, tricky=False)
+
+
+# November 2026 in Europe/Berlin: (31 Oct 23:00 UTC, 30 Nov 23:00 UTC]
+NOVEMBER_START = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+NOVEMBER_END = datetime(2026, 11, 30, 23, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def period_world(resources):
+    """A closed billing period and the current one after it, in Europe/Berlin (anchor
+    day 1): Top Hosting (web, mail) with sub-reseller Sub Hosting (web), organizations
+    Alpha Shop (Top's, web and mail), Bravo Blog (Sub's, web) and Charlie Direct (the
+    provider's own, web), random samples on 30 Oct (October's), 3, 10 and 20 Nov, at
+    midnight of 1 Dec local time (still November's) and on 2 Dec, and updates as of
+    15 Nov and 4 Dec 02:00 local time, so that November closes in between (`november`,
+    its update as of the period's end; `mid`, the one of 15 Nov; `december`, the latest)."""
+    provider = Provider.get()
+    provider.time_zone, provider.billing_anchor_day = "Europe/Berlin", 1
+    provider.save()
+    top = ResellerFactory(name="Top Hosting", domain="top.example", services=["web", "mail"])
+    sub = ResellerFactory(name="Sub Hosting", domain="sub.example", parent=top, services=["web"])
+    alpha = OrganizationFactory(
+        name="Alpha Shop", domain="alpha.example", reseller=top, services=["web", "mail"]
+    )
+    bravo = OrganizationFactory(name="Bravo Blog", domain="bravo.example", reseller=sub)
+    charlie = OrganizationFactory(name="Charlie Direct", domain="charlie.example")
+    limit_set(resource=resources["bandwidth"], limit=Decimal(1000), reseller=top)
+    rnd = random.Random(9)
+    measured = {
+        alpha: ["disk_space", "bandwidth", "mailboxes", "emails_sent"],
+        bravo: ["disk_space", "bandwidth"],
+        charlie: ["disk_space", "bandwidth"],
+    }
+    times = [
+        datetime(2026, 10, 30, 12, tzinfo=UTC),
+        datetime(2026, 11, 3, 12, tzinfo=UTC),
+        datetime(2026, 11, 10, 12, tzinfo=UTC),
+        datetime(2026, 11, 20, 12, tzinfo=UTC),
+        NOVEMBER_END,
+        datetime(2026, 12, 2, 12, tzinfo=UTC),
+    ]
+    for org, codes in measured.items():
+        for code in codes:
+            whole = code in ("mailboxes", "emails_sent")
+            for at in times:
+                value = str(rnd.randint(0, 400)) if whole else f"{rnd.randint(0, 9_000_000) / 1000}"
+                store_sample(org, resources[code], at, value)
+    mid = run_update(datetime(2026, 11, 15, 1, tzinfo=UTC))
+    december = run_update(datetime(2026, 12, 4, 1, tzinfo=UTC))
+    november = UsageUpdate.objects.get(cutoff=NOVEMBER_END)
+    for update in (mid, november, december):
+        assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
+    assert november.closes_period and not december.closes_period
+    return SimpleNamespace(
+        top=top,
+        sub=sub,
+        alpha=alpha,
+        bravo=bravo,
+        charlie=charlie,
+        orgs=[alpha, bravo, charlie],
+        mid=mid,
+        november=november,
+        december=december,
+    )

@@ -1,5 +1,5 @@
-"""The commands scripts use: api_token, generate_report and export_report, end to end,
-with their exit codes."""
+"""The commands scripts use: api_token, generate_report and export_report (of the latest
+update, or of a billing period with --period), end to end, with their exit codes."""
 
 import io
 
@@ -9,7 +9,10 @@ from django.core.management.base import CommandError
 
 from hostmeter.api.models import ApiToken
 from hostmeter.reports.models import Report
+from hostmeter.reports.services import report_generate, report_request
+from hostmeter.tenancy.models import Resource
 from hostmeter.tests.factories import UserFactory
+from hostmeter.tests.fixtures import NOVEMBER_END, NOVEMBER_START, sample_sum, table_counts
 
 
 def run(*args, **kwargs) -> tuple[str, str]:
@@ -114,3 +117,59 @@ def test_export_report_to_stdout(api_world, ready_report, capfdbinary):
     call_command("export_report", "reseller", "acme.example", "--output", "-", stdout=sys.stdout)
     captured = capfdbinary.readouterr().out
     assert b"shop.example" in captured
+
+
+# ---------------------------------------------------------------- --period
+
+
+def test_generate_report_of_a_closed_period(period_world, tmp_path):
+    out = tmp_path / "november.csv"
+    _, err = run(
+        "generate_report", "organizations", "--period", "2026-11", "--now", "--output", str(out)
+    )
+    assert "November 2026 (closed)" in err
+    report = Report.objects.get(kind="organizations")
+    assert report.update == period_world.november
+    text = out.read_text(encoding="utf-8-sig")
+    line = next(r for r in text.splitlines() if "alpha.example" in r)
+    bandwidth = sample_sum(
+        period_world.alpha, Resource.objects.get(code="bandwidth"), NOVEMBER_START, NOVEMBER_END
+    )
+    assert line.startswith("November 2026 (closed),Alpha Shop,") and f",{bandwidth:.3f}," in line
+
+    run("generate_report", "organizations", "--period", "2026-12", "--now")
+    current = Report.objects.get(kind="organizations", update=period_world.december)
+    assert current.status == "ready"
+    # without --period: the latest update, as before
+    run("generate_report", "summary")
+    assert Report.objects.get(kind="summary").update == period_world.december
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-13", "november", "2026-1"])
+def test_generate_report_of_an_unknown_period_is_exit_2_and_stores_nothing(period_world, period):
+    before = table_counts()
+    with pytest.raises(CommandError) as caught:
+        run("generate_report", "summary", "--period", period, "--now")
+    assert caught.value.returncode == 2
+    assert "is not a billing period with usage figures" in str(caught.value)
+    assert "known: 2026-12, 2026-11" in str(caught.value)
+    assert table_counts() == before
+
+
+def test_export_report_of_a_period(period_world, tmp_path):
+    for update in (period_world.november, period_world.december):
+        report, _ = report_request(kind="reseller", subject=period_world.top, update=update)
+        report_generate(report_id=report.pk)
+    out = tmp_path / "top.csv"
+    _, err = run(
+        "export_report", "reseller", "top.example", "--period", "2026-11", "--output", str(out)
+    )
+    assert "November 2026 (closed)" in err
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1].startswith("November 2026 (closed),")
+    run("export_report", "reseller", "top.example", "--output", str(out))  # the newest
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1].startswith("December 2026 to date")
+    args = ("export_report", "reseller", "top.example", "--output", str(out))
+    assert exit_code(*args, "--period", "2026-10") == 2
+    assert exit_code(*args, "--period", "11/2026") == 2
+    assert exit_code(*args, "--period", "2026-11", "--update", str(period_world.mid.pk)) == 2
+    assert exit_code("export_report", "summary", "--period", "2026-11", "--output", str(out)) == 4

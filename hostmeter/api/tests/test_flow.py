@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from hostmeter.api.services import api_token_create
+from hostmeter.tenancy.models import Provider
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory, UserFactory
 
 # serialized_rollback: the catalog seeded by migrations survives the flush
@@ -73,4 +74,9 @@ def test_push_update_report_download():
     header, row = lines[0].split(","), lines[1].split(",")
     assert row[header.index("Domain")] == "shop.example"
     assert row[header.index("Disk space used (MB)")] == "512.250"
-    assert datetime.fromisoformat(row[0]) == datetime.fromisoformat(update["cutoff"])
+    # the current billing period, to date: "December 2026 to date (as of 2026-12-04 18:00 UTC)"
+    provider = Provider.get()
+    cutoff = datetime.fromisoformat(update["cutoff"]).astimezone(provider.zone)
+    period = provider.billing_period(cutoff)
+    assert (update["period"], update["closes_period"]) == (period.key, False)
+    assert row[0] == f"{period.label} to date (as of {cutoff:%Y-%m-%d %H:%M %Z})"

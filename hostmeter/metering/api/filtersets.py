@@ -1,20 +1,52 @@
-"""The query parameters of the usage lists: an update's status, and the organizations of
-an update below a reseller."""
+"""The query parameters of the usage lists: an update's status and billing period, and
+the organizations of an update below a reseller; the period filter the report list uses."""
 
 import django_filters as filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 
 from hostmeter.api.filtersets import RecordFilter, choice_filter
 from hostmeter.metering.models import UsageRow, UsageUpdate
-from hostmeter.tenancy.models import Organization, Reseller, ResellerLink
+from hostmeter.metering.selectors.updates import UnknownPeriod, UsagePeriod, usage_period_named
+from hostmeter.tenancy.models import Organization, Provider, Reseller, ResellerLink
+
+
+class PeriodFormField(forms.CharField):
+    """A billing period with figures, YYYY-MM; empty: not filtered."""
+
+    def to_python(self, value) -> UsagePeriod | None:  # type: ignore[override]
+        key = super().to_python(value)
+        if not key:
+            return None
+        try:
+            return usage_period_named(key=key, zone=Provider.get().zone)
+        except UnknownPeriod as exc:
+            raise ValidationError(str(exc), code="invalid") from exc
+
+
+class PeriodFilter(filters.CharFilter):
+    """Records of one billing period: field_name is the period start of their update."""
+
+    field_class = PeriodFormField
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{self.field_name: value.period.start})
 
 
 class UsageUpdateFilterSet(filters.FilterSet):
     status = choice_filter(UsageUpdate.Status.choices, help_text="Only updates in this status.")
+    period = PeriodFilter(
+        field_name="period_start",
+        help_text="Only updates of this billing period, YYYY-MM (the current one or a closed "
+        "one; its update as of the period's end has closes_period true).",
+    )
 
     class Meta:
         model = UsageUpdate
-        fields = ["status"]
+        fields = ["status", "period"]
 
 
 class UpdateOrganizationFilterSet(filters.FilterSet):

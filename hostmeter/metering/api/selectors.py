@@ -6,14 +6,15 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet, Value
 
 from hostmeter.metering.models import UsageRow, UsageUpdate
-from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.metering.selectors.updates import UsagePeriod, usage_update_latest
 from hostmeter.tenancy.models import Organization, Resource
 
 
-def usage_update_find(key: str) -> UsageUpdate | None:
-    """An update by id, or "latest": the most recent completed one."""
+def usage_update_find(key: str, *, period: UsagePeriod | None = None) -> UsageUpdate | None:
+    """The update a request names: by id, or "latest": the most recent completed one, or
+    with a billing period the update that shows its figures (a closed one's as of its end)."""
     if key == "latest":
-        return usage_update_latest()
+        return period.update if period else usage_update_latest()
     if not key.isdigit() or len(key) > 18:
         return None
     return UsageUpdate.objects.select_related("requested_by").filter(pk=int(key)).first()

@@ -1,10 +1,71 @@
 """Usage updates and their usage figures as the API shows them, and the usage samples the
 ingest endpoint takes (for the schema: hostmeter.metering.api.ingest reads the body)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hostmeter.api.serializers import Quantity, absolute_url
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.selectors.updates import (
+    UnknownPeriod,
+    UsagePeriod,
+    usage_period_named,
+    usage_period_of,
+)
+from hostmeter.tenancy.models import Provider
+
+PERIOD_HELP = (
+    "A billing period, YYYY-MM (the month it starts in): the current one (its figures to "
+    "date) or a closed one (its totals, as of its end)."
+)
+
+# ---------------------------------------------------------------- billing periods
+
+
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}$", "example": "2026-11"})
+class PeriodField(serializers.CharField):
+    """A billing period with usage figures, named YYYY-MM: its UsagePeriod (the update
+    that shows it). Anything else is refused with the reason and the periods known."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"help_text": PERIOD_HELP, **kwargs})
+
+    def to_internal_value(self, data) -> UsagePeriod:
+        key = super().to_internal_value(data)
+        try:
+            found = usage_period_named(key=key, zone=Provider.get().zone)
+        except UnknownPeriod as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+        if found is None:  # only for a blank key, which CharField refuses first
+            raise serializers.ValidationError("There are no usage figures yet.")
+        return found
+
+    def to_representation(self, value: UsagePeriod) -> str:
+        return value.key
+
+
+class UpdatePeriodSerializer(serializers.Serializer):
+    """The query of an update's endpoints: with `latest`, a billing period's update."""
+
+    period = PeriodField(required=False)
+
+    def validate(self, data):
+        if "period" in data and self.context["update_key"] != "latest":
+            raise serializers.ValidationError(
+                {
+                    "period": "Give a period with latest (usage-updates/latest/…?period=YYYY-MM), "
+                    "not with an update's id."
+                }
+            )
+        return data
+
+
+def period_key(update: UsageUpdate, context: dict) -> str | None:
+    """The update's billing period (YYYY-MM), the provider's zone read once per answer."""
+    zone = context.setdefault("provider_zone", Provider.get().zone)
+    found = usage_period_of(update=update, zone=zone)
+    return found.key if found else None
+
 
 # ---------------------------------------------------------------- usage updates
 
@@ -14,6 +75,13 @@ class UsageUpdateSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    period = serializers.SerializerMethodField(
+        help_text="Its billing period, YYYY-MM (null before it ran)."
+    )
+    closes_period = serializers.BooleanField(
+        read_only=True,
+        help_text="As of its billing period's end: its counters are the period's totals.",
+    )
 
     class Meta:
         model = UsageUpdate
@@ -22,6 +90,10 @@ class UsageUpdateSerializer(serializers.ModelSerializer):
             "url",
             "cutoff",
             "previous_cutoff",
+            "period",
+            "period_start",
+            "period_end",
+            "closes_period",
             "status",
             "trigger",
             "requested_by",
@@ -36,6 +108,9 @@ class UsageUpdateSerializer(serializers.ModelSerializer):
 
     def get_url(self, obj) -> str:
         return absolute_url(self.context.get("request"), "usage-update-detail", obj.pk)
+
+    def get_period(self, obj) -> str | None:
+        return period_key(obj, self.context)
 
 
 class UsageUpdateStartSerializer(serializers.Serializer):
@@ -74,6 +149,12 @@ class ServiceFiguresSerializer(serializers.Serializer):
 class UpdateRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     cutoff = serializers.DateTimeField()
+    period = serializers.CharField(
+        allow_null=True, help_text="The figures' billing period, YYYY-MM."
+    )
+    closes_period = serializers.BooleanField(
+        help_text="true: the period is closed and these are its totals; false: to date."
+    )
 
 
 class SummaryCountsSerializer(serializers.Serializer):

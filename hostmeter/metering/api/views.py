@@ -51,8 +51,23 @@ UPDATE_KEY = OpenApiParameter(
 )
 
 
-def update_or_404(key: str, *, completed: bool = False) -> UsageUpdate:
-    update = selectors.usage_update_find(key)
+PERIOD = OpenApiParameter(
+    "period",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description=f"{s.PERIOD_HELP} Only with `latest`: that period's update.",
+    pattern=r"^[0-9]{4}-[0-9]{2}$",
+)
+
+
+def update_or_404(request, key: str, *, completed: bool = False) -> UsageUpdate:
+    """The update the request names: by id, `latest`, or `latest` with ?period=YYYY-MM
+    (400 for a period that has no figures)."""
+    query = s.UpdatePeriodSerializer(
+        data=dict(request.query_params.items()), context={"update_key": key}
+    )
+    query.is_valid(raise_exception=True)
+    update = selectors.usage_update_find(key, period=query.validated_data.get("period"))
     if update is None:
         raise Http404("No such usage update (or no completed one yet, for latest).")
     if completed and update.status != UsageUpdate.Status.SUCCEEDED:
@@ -95,21 +110,30 @@ class UsageUpdateListView(ListView):
         return created(body, body["url"], status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY])
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
 class UsageUpdateDetailView(ApiView):
     level_actions = {"GET": VIEW}
     serializer_class = s.UsageUpdateSerializer
 
-    @extend_schema(summary="One usage update (or the most recent completed: latest)")
+    @extend_schema(
+        summary="One usage update (or the most recent completed: latest)",
+        description="`latest?period=YYYY-MM`: the update that shows that billing period's "
+        "figures (a closed period's update as of its end).",
+    )
     def get(self, request, update):
-        return Response(self.get_serializer(update_or_404(update)).data)
+        return Response(self.get_serializer(update_or_404(request, update)).data)
 
 
-def _ref(update: UsageUpdate) -> dict:
-    return {"id": update.pk, "cutoff": update.cutoff}
+def _ref(update: UsageUpdate, context: dict) -> dict:
+    return {
+        "id": update.pk,
+        "cutoff": update.cutoff,
+        "period": s.period_key(update, context),
+        "closes_period": update.closes_period,
+    }
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY])
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
 class SummaryUsageView(ApiView):
     level_actions = {"GET": VIEW}
     serializer_class = s.SummaryUsageSerializer
@@ -121,9 +145,13 @@ class SummaryUsageView(ApiView):
         responses={200: s.SummaryUsageSerializer, 409: CONFLICT},
     )
     def get(self, request, update):
-        found = update_or_404(update, completed=True)
+        found = update_or_404(request, update, completed=True)
         summary = figures.provider_summary(update=found)
-        data = {"update": _ref(found), "counts": summary["counts"], "services": summary["services"]}
+        data = {
+            "update": _ref(found, self.get_serializer_context()),
+            "counts": summary["counts"],
+            "services": summary["services"],
+        }
         return Response(self.get_serializer(data).data)
 
 
@@ -137,9 +165,9 @@ class SubjectUsageView(ApiView):
         raise NotImplementedError
 
     def get(self, request, update, domain):
-        found = update_or_404(update, completed=True)
+        found = update_or_404(request, update, completed=True)
         subject = get_object_or_404(self.subjects, domain=domain.lower())
-        data = {"update": _ref(found), **self.usage(subject, found)}
+        data = {"update": _ref(found, self.get_serializer_context()), **self.usage(subject, found)}
         return Response(self.get_serializer(data).data)
 
 
@@ -149,7 +177,7 @@ class SubjectUsageView(ApiView):
         responses={200: s.ResellerUsageSerializer, 409: CONFLICT},
     )
 )
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, DOMAIN])
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD, DOMAIN])
 class ResellerUsageView(SubjectUsageView):
     serializer_class = s.ResellerUsageSerializer
     subjects = Reseller.objects.all()
@@ -170,7 +198,7 @@ class ResellerUsageView(SubjectUsageView):
         responses={200: s.OrganizationUsageSerializer, 409: CONFLICT},
     )
 )
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, DOMAIN])
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD, DOMAIN])
 class OrganizationUsageView(SubjectUsageView):
     serializer_class = s.OrganizationUsageSerializer
     subjects = Organization.objects.select_related("reseller")
@@ -184,7 +212,7 @@ class OrganizationUsageView(SubjectUsageView):
         }
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY])
+@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
 class UpdateOrganizationsView(ListView):
     level_actions = {"GET": VIEW}
     serializer_class = s.OrganizationUsageRowSerializer
@@ -200,7 +228,7 @@ class UpdateOrganizationsView(ListView):
         responses={200: s.OrganizationUsageRowSerializer(many=True), 409: CONFLICT},
     )
     def get(self, request, update):
-        found = update_or_404(update, completed=True)
+        found = update_or_404(request, update, completed=True)
         qs = self.filter_queryset(selectors.update_organizations_query(update=found))
         page = self.paginate_queryset(qs)
         selectors.update_usage_cells(update=found, organizations=page)

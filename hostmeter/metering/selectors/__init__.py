@@ -20,6 +20,7 @@ from .updates import (
     UnknownPeriod,
     UsagePeriod,
     usage_period_named,
+    usage_period_of,
     usage_periods,
     usage_update_latest,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "top_resellers",
     "usage_history",
     "usage_period_named",
+    "usage_period_of",
     "usage_periods",
     "usage_schedule_due",
     "usage_schedule_next",

@@ -74,3 +74,12 @@ def usage_period_named(*, key: str | None, zone: ZoneInfo) -> UsagePeriod | None
     raise UnknownPeriod(
         f"“{key[:20]}” is not a billing period with usage figures (YYYY-MM; known: {known})."
     )
+
+
+def usage_period_of(*, update: UsageUpdate, zone: ZoneInfo) -> UsagePeriod | None:
+    """The billing period an update's figures belong to (closed when it is as of the
+    period's end, else to date), dated in a time zone; None before it ran."""
+    if update.period_start is None or update.period_end is None:
+        return None
+    period = period_from_bounds(update.period_start, update.period_end, zone=zone)
+    return UsagePeriod(period, update)

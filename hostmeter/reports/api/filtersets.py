@@ -1,8 +1,10 @@
-"""The query parameters of the report list: kind, status, file format, subject, update."""
+"""The query parameters of the report list: kind, status, file format, subject, update,
+billing period."""
 
 import django_filters as filters
 
 from hostmeter.api.filtersets import RecordFilter, RecordIdFilter, choice_filter
+from hostmeter.metering.api.filtersets import PeriodFilter
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Organization, Reseller
@@ -18,7 +20,12 @@ class ReportFilterSet(filters.FilterSet):
     reseller = RecordFilter(model=Reseller, help_text="A reseller's reports (domain).")
     organization = RecordFilter(model=Organization, help_text="An organization's reports (domain).")
     update = RecordIdFilter(model=UsageUpdate, help_text="Reports of one usage update (id).")
+    period = PeriodFilter(
+        field_name="update__period_start",
+        help_text="Reports of one billing period, YYYY-MM: a closed one's (of its closing "
+        "update, and any made while it ran) or the current one's.",
+    )
 
     class Meta:
         model = Report
-        fields = ["kind", "status", "file_format", "reseller", "organization", "update"]
+        fields = ["kind", "status", "file_format", "reseller", "organization", "update", "period"]

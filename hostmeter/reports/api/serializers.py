@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hostmeter.api.serializers import absolute_url
+from hostmeter.metering.api.serializers import PeriodField, period_key
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Organization, Reseller
@@ -21,6 +22,14 @@ class ReportSerializer(serializers.ModelSerializer):
         slug_field="domain", read_only=True, allow_null=True
     )
     usage_as_of = serializers.DateTimeField(source="update.cutoff", read_only=True)
+    period = serializers.SerializerMethodField(
+        help_text="The billing period of its figures, YYYY-MM."
+    )
+    period_closed = serializers.BooleanField(
+        source="update.closes_period",
+        read_only=True,
+        help_text="true: the closed period's totals; false: the period to date.",
+    )
 
     class Meta:
         model = Report
@@ -32,6 +41,8 @@ class ReportSerializer(serializers.ModelSerializer):
             "organization",
             "update",
             "usage_as_of",
+            "period",
+            "period_closed",
             "format",
             "status",
             "progress",
@@ -47,6 +58,9 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def get_url(self, obj) -> str:
         return absolute_url(self.context.get("request"), "report-detail", obj.pk)
+
+    def get_period(self, obj) -> str | None:
+        return period_key(obj.update, self.context)
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download_url(self, obj) -> str | None:
@@ -72,6 +86,12 @@ class ReportRequestSerializer(serializers.Serializer):
         min_value=1,
         help_text="A completed usage update's id; default: the most recent one.",
     )
+    period = PeriodField(
+        required=False,
+        help_text="A billing period, YYYY-MM: a closed one's report holds its totals (of "
+        "its update as of the period's end), the current one's its figures to date. "
+        "Default: the most recent update. Not with update.",
+    )
 
     def validate(self, data):
         kind, domain = data["kind"], (data.get("domain") or "").strip().lower()
@@ -87,7 +107,11 @@ class ReportRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError({"domain": f"A {kind} report has no domain."})
         else:
             data["subject"] = None
-        if "update" in data:
+        if "update" in data and "period" in data:
+            raise serializers.ValidationError({"period": "Give update or period, not both."})
+        if "period" in data:
+            data["update"] = data.pop("period").update
+        elif "update" in data:
             found = UsageUpdate.objects.filter(
                 pk=data["update"], status=UsageUpdate.Status.SUCCEEDED
             ).first()

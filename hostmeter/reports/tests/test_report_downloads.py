@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 
 MAY = ["systems", "operations", "marketing"]
 MAY_NOT = ["support", "billing"]
-# the update's cut-off, 2026-03-01 02:00 UTC, in the provider's zone (Europe/Berlin)
-WHEN = "20260301-0300"
+# March 2026 to date: the period and the cut-off, 2026-03-01 02:00 UTC, in the provider's
+# zone (Europe/Berlin)
+WHEN = "2026-03-to-date-20260301-0300"
 
 
 @pytest.fixture(autouse=True)

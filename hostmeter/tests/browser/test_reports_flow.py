@@ -59,7 +59,8 @@ def test_generate_then_export_a_reseller_report(app, usage, media, level):
         export.click()
     download = info.value
     assert re.fullmatch(
-        r"hostmeter-reseller-acme\.example-\d{8}-\d{4}\.csv", download.suggested_filename
+        r"hostmeter-reseller-acme\.example-\d{4}-\d{2}-to-date-\d{8}-\d{4}\.csv",
+        download.suggested_filename,
     )
     rows = read_csv(download)
     header, body = rows[0], rows[1:]

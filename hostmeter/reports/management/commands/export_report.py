@@ -12,9 +12,10 @@ class Command(BaseCommand):
     help = (
         "Write the newest Ready report file of a subject (summary, resellers, organizations, "
         "reseller DOMAIN, organization DOMAIN) to --output. By default the newest Ready one "
-        "of any update (a warning says when it is not the most recent update's); --update ID "
-        "picks one update. Exit status: 0 written; 2 bad arguments or unknown subject; "
-        "4 no Ready file (generate one with `hostmeter generate_report`)."
+        "of any update (a warning says when it is not the most recent update's); --period "
+        "YYYY-MM picks a billing period's (a closed one's totals, or the current one's to "
+        "date), --update ID one update. Exit status: 0 written; 2 bad arguments, unknown "
+        "subject or period; 4 no Ready file (generate one with `hostmeter generate_report`)."
     )
 
     def add_arguments(self, parser):
@@ -23,9 +24,12 @@ class Command(BaseCommand):
             "--output", metavar="PATH", required=True, help="Write the file here (- : stdout)."
         )
         parser.add_argument("--update", type=int, help="A usage update's id.")
+        cli.add_period_argument(parser, default="the newest Ready file of any update")
 
-    def handle(self, *args, kind, domain, format, output, update=None, **options):
+    def handle(self, *args, kind, domain, format, output, update=None, period=None, **options):
         subject = cli.subject_from(kind, domain)
+        if period and update is not None:
+            raise CommandError("Give --period or --update, not both.", returncode=cli.USAGE)
         holder = {}
         if kind == Report.Kind.RESELLER:
             holder = {"reseller": subject}
@@ -38,6 +42,8 @@ class Command(BaseCommand):
             if not UsageUpdate.objects.filter(pk=update).exists():
                 raise CommandError(f"No usage update {update}.", returncode=cli.USAGE)
             reports = reports.filter(update_id=update)
+        elif period:
+            reports = reports.filter(update=cli.period_update(period))
         ready = (
             reports.filter(status=Report.Status.READY)
             .order_by("-update__cutoff", "-generated_at")
@@ -52,7 +58,7 @@ class Command(BaseCommand):
                 returncode=cli.NOT_READY,
             )
         latest = usage_update_latest()
-        if update is None and latest and ready.update_id != latest.pk:
+        if update is None and not period and latest and ready.update_id != latest.pk:
             self.stderr.write(
                 self.style.WARNING(
                     f"This file is from an earlier update ({cli.update_label(ready.update)}); "

@@ -1,5 +1,5 @@
-"""`hostmeter generate_report`: generate a report of the most recent usage update, wait for
-it and write its file — what a nightly script needs."""
+"""`hostmeter generate_report`: generate a report of the most recent usage update (or of a
+billing period), wait for it and write its file — what a nightly script needs."""
 
 import argparse
 import sys
@@ -8,7 +8,6 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.reports import cli
 from hostmeter.reports.models import Report
 from hostmeter.reports.services import ReportError, report_generate, report_request
@@ -20,7 +19,8 @@ NO_WORKER_HINT_SECONDS = 15
 class Command(BaseCommand):
     help = (
         "Generate the report of a subject (summary, resellers, organizations, reseller "
-        "DOMAIN, organization DOMAIN) from the most recent usage update. --wait follows it "
+        "DOMAIN, organization DOMAIN) from the most recent usage update, or with --period "
+        "YYYY-MM a billing period's (a closed one's totals). --wait follows it "
         "until it is Ready (a task worker generates it; --now generates it in this process "
         "instead), --output writes the file (and implies --wait). Exit status: 0 queued, "
         "or Ready (and written); 1 the report failed; 2 bad arguments, unknown subject or "
@@ -43,10 +43,11 @@ class Command(BaseCommand):
             "--timeout", type=float, default=3600, help="Seconds to wait (default 3600)."
         )
         parser.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
+        cli.add_period_argument(parser, default="the most recent usage update")
 
     def handle(self, *args, kind, domain, format, wait, now, output, regenerate, **options):
         subject = cli.subject_from(kind, domain)
-        update = usage_update_latest()
+        update = cli.period_update(options["period"])
         try:
             report, queued = report_request(
                 kind=kind, subject=subject, update=update, format=format, regenerate=regenerate
