@@ -13,6 +13,7 @@ from .figures import (
     rollup_figures,
     top_resellers,
     usage_history,
+    usage_history_by_period,
     usage_status,
 )
 from .schedule import usage_schedule_due, usage_schedule_next
@@ -38,6 +39,7 @@ __all__ = [
     "rollup_figures",
     "top_resellers",
     "usage_history",
+    "usage_history_by_period",
     "usage_period_named",
     "usage_periods",
     "usage_schedule_due",
