@@ -430,3 +430,15 @@ def test_without_a_period_or_with_an_empty_one_the_latest_is_shown(client, login
         assert response.status_code == 200
         assert "Showing" not in status_line(response).text()
     assert usage_table(client.get(reverse("usage:reseller-usage"))) is not None
+
+
+@pytest.mark.parametrize("level", ["support", "billing"])
+def test_a_level_that_may_not_view_usage_is_refused_before_the_period_is_read(
+    client, login, months, level
+):
+    """No list of the periods there are for a login that may not see usage: 403 first."""
+    login(level)
+    for key in ("2026-03", "garbage"):
+        response = client.get(reverse("usage:summary"), {"period": key})
+        assert response.status_code == 403
+        assert "2026-05" not in response.content.decode()
