@@ -1,4 +1,8 @@
-"""The usage status line every Usage tab shows, the usage schedule page and update now."""
+"""The usage status line every Usage tab shows, the billing period a page shows, the usage
+schedule page and update now."""
+
+from dataclasses import replace
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -10,7 +14,15 @@ from hostmeter.accounts.levels import Action
 from hostmeter.tenancy.models import Provider
 
 from .forms import UsageScheduleForm
+from .models import UsageUpdate
 from .selectors.figures import usage_status
+from .selectors.updates import (
+    UnknownPeriod,
+    UsagePeriod,
+    usage_period_named,
+    usage_periods,
+    usage_update_latest,
+)
 from .services.updates import UsageUpdateError, usage_update_start
 
 
@@ -19,12 +31,71 @@ class UsagePageMixin(LevelRequiredMixin):
 
     tab = ""
 
-    def usage_context(self) -> dict:
+    def usage_provider(self) -> Provider:
         provider = getattr(self.request, "_hostmeter_provider", None) or Provider.get()
         self.request._hostmeter_provider = provider
+        return provider
+
+    def usage_context(self) -> dict:
+        provider = self.usage_provider()
         status = usage_status(provider=provider)
         self.latest = status.latest
         return {"tab": self.tab, "status": status, "provider": provider}
+
+
+class PeriodPageMixin(UsagePageMixin):
+    """A usage page (or one of its htmx parts and forms) that shows one billing period's
+    figures: ?period=YYYY-MM (a closed period, or the current one to date), or without
+    it the latest update. A period that is not one answers 404 with the reason.
+
+    self.update is the update shown; usage_context adds the periods to choose from
+    (period_choices), the key the page was asked for (period_key: "" for none, so that
+    links add nothing) and the shown period to the status line."""
+
+    update: UsageUpdate | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except UnknownPeriod as exc:
+            context = UsagePageMixin.usage_context(self) | {
+                "message": str(exc),
+                "latest_url": self.latest_url(),
+            }
+            return render(request, "metering/unknown_period.html", context, status=404)
+
+    def latest_url(self) -> str:
+        """The page without a period: the latest figures (an htmx part: its page's)."""
+        if self.request.htmx and self.request.htmx.current_url_abs_path:
+            return urlsplit(self.request.htmx.current_url_abs_path).path
+        return self.request.path
+
+    def period_key(self) -> str:
+        data = self.request.POST if self.request.method == "POST" else self.request.GET
+        return data.get("period", "").replace("\x00", "").strip()[:40]
+
+    def period_shown(self, periods: list[UsagePeriod] | None = None) -> UsagePeriod | None:
+        """The period asked for (UnknownPeriod if none such); None before any update."""
+        zone = self.usage_provider().zone
+        return usage_period_named(key=self.period_key(), zone=zone, periods=periods)
+
+    def period_update(self) -> UsageUpdate | None:
+        """The update shown, for the parts of a page that need nothing else."""
+        shown = self.period_shown()
+        return shown.update if shown else usage_update_latest()
+
+    def usage_context(self) -> dict:
+        context = super().usage_context()
+        periods = usage_periods(zone=context["provider"].zone)
+        shown = self.period_shown(periods)
+        self.update = shown.update if shown else self.latest
+        context["status"] = replace(context["status"], shown=shown)
+        return context | {
+            "update": self.update,
+            "period_choices": periods,
+            "period_key": shown.key if shown and self.period_key() else "",
+            "latest_url": self.latest_url(),
+        }
 
 
 class UsageScheduleView(UsagePageMixin, View):
@@ -68,7 +139,7 @@ class UpdateRunView(LevelRequiredMixin, View):
         return redirect("usage:summary")
 
 
-class UpdateStatusView(UsagePageMixin, View):
+class UpdateStatusView(PeriodPageMixin, View):
     """htmx: the status line, polled while an update is queued or running."""
 
     def get(self, request):

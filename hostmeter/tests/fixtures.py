@@ -1,7 +1,8 @@
 """Shared test fixtures, a pytest plugin (the root conftest.py names it in pytest_plugins):
 logins of a level (`login`), the small customer base the pages are tested on (`world`),
 the report tests' customer base (`report_world`), a closed billing period and the one
-after it (`period_world`), and the helpers they are built with.
+after it (`period_world`), the pages' small base over three billing months
+(`months`), and the helpers they are built with.
 
 Page reading is in hostmeter/tests/pages.py, the model factories in factories.py.
 Worlds of another shape keep their own, differently named fixture beside their tests:
@@ -213,3 +214,55 @@ def period_world(resources):
         november=november,
         december=december,
     )
+
+
+@pytest.fixture
+def months(world, resources):
+    """The `world` over three monthly billing periods (UTC, anchor day 1): March and April
+    2026 closed, May to date. Besides world's samples (March), Zeta Shop's:
+
+    - bandwidth (a counter) 5 MB on 15 Mar; 30 MB on 1 Apr, 20 MB on 10 Apr; 7 MB on 1 May
+    - disk space (a gauge) 110 MB on 20 Mar, 80 MB on 25 Mar; 120 MB on 1 Apr, 100 MB on
+      10 Apr
+
+    with updates as of 21 Mar, 2 Apr (which first closes March at 1 Apr 00:00) and 1 May
+    06:00 (which first closes April). `samples` lists every sample stored (world's too),
+    as (organization, resource, measured at, value), for the tests to compute what the
+    pages should show.
+    """
+    disk, bandwidth = resources["disk_space"], resources["bandwidth"]
+    zeta = world.zeta
+    t0 = world.update.cutoff
+    samples = [
+        (zeta, disk, t0 - timedelta(hours=1), "90"),
+        (world.eta, disk, t0 - timedelta(hours=1), "150"),
+        (world.direct, disk, t0 - timedelta(hours=1), "10"),
+        (zeta, bandwidth, t0 - timedelta(minutes=90), "50"),
+        (zeta, bandwidth, t0 - timedelta(minutes=60), "45"),
+    ]
+
+    def at(month: int, day: int, hour: int = 12) -> datetime:
+        return datetime(2026, month, day, hour, tzinfo=UTC)
+
+    steps = [
+        [(zeta, bandwidth, at(3, 15), "5"), (zeta, disk, at(3, 20), "110")],
+        [
+            (zeta, disk, at(3, 25), "80"),
+            (zeta, bandwidth, at(4, 1), "30"),
+            (zeta, disk, at(4, 1), "120"),
+        ],
+        [
+            (zeta, bandwidth, at(4, 10), "20"),
+            (zeta, disk, at(4, 10), "100"),
+            (zeta, bandwidth, at(5, 1, 3), "7"),
+        ],
+    ]
+    cutoffs = [at(3, 21, 0), at(4, 2, 0), at(5, 1, 6)]
+    for step, cutoff in zip(steps, cutoffs, strict=True):
+        for sample in step:
+            store_sample(*sample)
+        samples += step
+        update = run_update(cutoff)
+        assert update.status == "succeeded", update.error
+    world.samples = samples
+    return world

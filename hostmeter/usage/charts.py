@@ -1,4 +1,5 @@
-"""Line charts of usage over the kept updates, drawn on the server as accessible SVG."""
+"""Line charts of usage over the kept updates (or the billing periods), drawn on the
+server as accessible SVG."""
 
 from datetime import datetime
 from decimal import Decimal
@@ -40,14 +41,18 @@ def _label(value: Decimal) -> str:
 
 
 def usage_chart(
-    *, title: str, unit: str, points: list[tuple[datetime, Decimal, Decimal | None]]
+    *,
+    title: str,
+    unit: str,
+    points: list[tuple[datetime, Decimal, Decimal | None]],
+    labels: dict[datetime, str] | None = None,
 ) -> SafeString:
     """Used over time as a line, the limit as a dashed line; a table-like description for
-    screen readers sits in <desc>."""
+    screen readers sits in <desc>. labels: the points are billing periods, by their
+    start, and these are their names (the x axis names periods, not days)."""
     if len(points) < 2:
-        return format_html(
-            '<p class="muted">Not enough usage updates yet for a chart of {}.</p>', title
-        )
+        what = "billing periods" if labels is not None else "usage updates"
+        return format_html('<p class="muted">Not enough {} yet for a chart of {}.</p>', what, title)
     limits = [p[2] for p in points if p[2] is not None]
     highest = max(p[1] for p in points)
     # The limit is drawn when it fits on a scale that still shows the usage's shape;
@@ -90,19 +95,25 @@ def usage_chart(
         ),
     )
     first, last = (timezone.localtime(points[0][0]), timezone.localtime(points[-1][0]))
+    if labels is not None:
+        first_tick, last_tick = labels[points[0][0]], labels[points[-1][0]]
+        first_day, last_day = first_tick, last_tick
+    else:
+        first_tick, last_tick = f"{first:%d %b}", f"{last:%d %b}"
+        first_day, last_day = f"{first:%d %b %Y}", f"{last:%d %b %Y}"
     ticks = format_html(
         '<text x="{}" y="{}" text-anchor="start">{}</text>'
         '<text x="{}" y="{}" text-anchor="end">{}</text>',
         LEFT,
         HEIGHT - 6,
-        f"{first:%d %b}",
+        first_tick,
         WIDTH - RIGHT,
         HEIGHT - 6,
-        f"{last:%d %b}",
+        last_tick,
     )
     latest = points[-1]
     desc = (
-        f"{title} from {first:%d %b %Y} to {last:%d %b %Y}: latest {latest[1]} {unit}"
+        f"{title} from {first_day} to {last_day}: latest {latest[1]} {unit}"
         + (f" of a {latest[2]} {unit} limit" if latest[2] is not None else ", no limit")
         + f"; highest {max(p[1] for p in points)} {unit}."
     )

@@ -11,11 +11,10 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
-from hostmeter.accounts.access import LevelRequiredMixin
 from hostmeter.accounts.levels import Action, user_can
 from hostmeter.metering import selectors as figures
-from hostmeter.metering.selectors.updates import usage_update_latest
-from hostmeter.metering.views import UsagePageMixin
+from hostmeter.metering.selectors.updates import UsagePeriod
+from hostmeter.metering.views import PeriodPageMixin
 from hostmeter.reports import selectors as report_selectors
 from hostmeter.reports.models import Report
 from hostmeter.reports.services import report_request_many
@@ -26,13 +25,47 @@ from . import selectors
 from .charts import usage_chart
 
 
-def _charts(history: dict, resources: dict[int, Resource]) -> list:
-    """A chart per resource that has been used at all in the kept updates."""
+def _charts(history: dict, resources: dict[int, Resource], labels: dict | None = None) -> list:
+    """A chart per resource that has been used at all in the kept updates (labels: the
+    points are billing periods, named so)."""
     return [
-        usage_chart(title=resources[rid].name, unit=resources[rid].unit, points=points)
+        usage_chart(
+            title=resources[rid].name, unit=resources[rid].unit, points=points, labels=labels
+        )
         for rid, points in sorted(history.items(), key=lambda kv: _position(resources[kv[0]]))
         if rid in resources and any(p[1] for p in points)
     ]
+
+
+class TrendMixin(PeriodPageMixin):
+    """The trend charts of a page, by update (the kept updates up to the one shown) or,
+    with ?trend=period, by billing period (each closed period's closing figure and the
+    current period to date, up to the one shown)."""
+
+    def trend_context(
+        self, context: dict, *, reseller: Reseller | None = None, organization=None
+    ) -> dict:
+        by_period = self.request.GET.get("trend") == "period"
+        if by_period:
+            periods = _periods_until(context["period_choices"], self.update)
+            history = figures.usage_history_by_period(
+                periods=periods, reseller=reseller, organization=organization
+            )
+            labels = {p.period.start: f"{p.period.first_day:%b %Y}" for p in periods}
+            charts = _charts(history, _all_resources(), labels)
+        else:
+            history = figures.usage_history(
+                reseller=reseller, organization=organization, until=self.update
+            )
+            charts = _charts(history, _all_resources())
+        return {"charts": charts, "trend": "period" if by_period else "update"}
+
+
+def _periods_until(periods: list[UsagePeriod], update) -> list[UsagePeriod]:
+    """The periods shown up to the update's (a closed period's page ends with it)."""
+    if update is None:
+        return []
+    return [p for p in periods if p.update.cutoff <= update.cutoff]
 
 
 def _position(resource: Resource) -> tuple:
@@ -43,16 +76,14 @@ def _all_resources() -> dict[int, Resource]:
     return {r.pk: r for r in Resource.objects.select_related("service")}
 
 
-class SummaryView(UsagePageMixin, TemplateView):
+class SummaryView(TrendMixin, TemplateView):
     template_name = "usage/summary.html"
     tab = "summary"
 
     def get_context_data(self, **kwargs):
         context = self.usage_context()
-        summary = figures.provider_summary(update=self.latest)
-        history = figures.usage_history(reseller=None)
-        context |= summary
-        context["charts"] = _charts(history, _all_resources())
+        context |= figures.provider_summary(update=self.update, compare=context["provider"].zone)
+        context |= self.trend_context(context)
         context["may_schedule"] = user_can(self.request.user, Action.MANAGE_SCHEDULE)
         return context
 
@@ -122,7 +153,7 @@ def _text_param(data, name: str) -> str:
     return data.get(name, "").replace("\x00", "").strip()[:200]
 
 
-class UsageListView(UsagePageMixin, TemplateView):
+class UsageListView(PeriodPageMixin, TemplateView):
     subject: Subject
 
     def get_context_data(self, **kwargs):
@@ -133,7 +164,7 @@ class UsageListView(UsagePageMixin, TemplateView):
             "search": _text_param(params, "q"),
             "sort": _text_param(params, "sort") or "name",
             "page": params.get("page", 1),
-            "update": self.latest,
+            "update": self.update,
         }
         context |= self.extra_filters(list_args)
         page, sort = self.list_rows(**list_args)
@@ -143,7 +174,7 @@ class UsageListView(UsagePageMixin, TemplateView):
             "sort": sort,
             "q": list_args["search"],
             "selected": selected,
-            "bar": selectors.action_bar(kind=self.subject.kind, ids=selected, update=self.latest),
+            "bar": selectors.action_bar(kind=self.subject.kind, ids=selected, update=self.update),
             "polling_ids": report_selectors.in_progress_ids(page.object_list),
         }
         return context
@@ -180,30 +211,32 @@ class OrganizationUsageView(UsageListView):
         return {"reseller_filter": reseller, "reseller_param": raw}
 
 
-class ActionBarView(LevelRequiredMixin, View):
-    """htmx: the action bar for the current selection (the server decides what is enabled)."""
+class ActionBarView(PeriodPageMixin, View):
+    """htmx: the action bar for the current selection (the server decides what is enabled),
+    for the reports of the period shown."""
 
     subject: Subject
 
     def get(self, request):
-        latest = usage_update_latest()
+        update = self.period_update()
         selected = _selected_ids(request.GET)
-        bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=latest)
+        bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=update)
         return render(request, "usage/_action_bar.html", {"bar": bar, "subject": self.subject})
 
 
-class ReportStatusView(LevelRequiredMixin, View):
-    """htmx: fresh report status cells for rows still queued or generating."""
+class ReportStatusView(PeriodPageMixin, View):
+    """htmx: fresh report status cells for rows still queued or generating (the reports
+    of the period shown)."""
 
     subject: Subject
 
     def get(self, request):
         ids = _ids(request.GET, "ids")[:200]
-        latest = usage_update_latest()
-        rows = report_selectors.report_cells(kind=self.subject.kind, ids=ids, update=latest)
+        update = self.period_update()
+        rows = report_selectors.report_cells(kind=self.subject.kind, ids=ids, update=update)
         # the action bar comes along: a report that became Ready may enable export
         bar = selectors.action_bar(
-            kind=self.subject.kind, ids=_selected_ids(request.GET), update=latest
+            kind=self.subject.kind, ids=_selected_ids(request.GET), update=update
         )
         return render(
             request,
@@ -213,6 +246,7 @@ class ReportStatusView(LevelRequiredMixin, View):
                 "subject": self.subject,
                 "polling_ids": report_selectors.in_progress_ids(rows),
                 "bar": bar,
+                "period_key": self.period_key() if update is not None else "",
             },
         )
 
@@ -233,34 +267,40 @@ class OrganizationActionBarView(ActionBarView):
     subject = ORGANIZATIONS
 
 
-class ActionsView(LevelRequiredMixin, View):
+class ActionsView(PeriodPageMixin, View):
     """The action bar's buttons post here; the rules are checked again whatever the page
-    showed (the page may be old, or without JavaScript)."""
+    showed (the page may be old, or without JavaScript). They act on the reports of the
+    period the page showed (its `period` field)."""
 
     subject: Subject
     required_action = Action.GENERATE_REPORTS
 
+    def latest_url(self) -> str:
+        return reverse(self.subject.list_url)
+
     def post(self, request):
         selected = _selected_ids(request.POST)
         action = request.POST.get("action", "")
-        back = reverse(self.subject.list_url)
-        latest = usage_update_latest()
-        bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=latest)
+        update = self.period_update()
+        period = [("period", self.period_key())] if update and self.period_key() else []
+        back = _with_params(reverse(self.subject.list_url), period)
+        bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=update)
         if action == "overview":
             if not bar.overview:
                 messages.error(request, f"Select exactly one {self.subject.noun} for overview.")
                 return HttpResponseRedirect(back, status=303)
             return HttpResponseRedirect(
-                reverse(self.subject.overview_url, args=[selected[0]]), status=303
+                _with_params(reverse(self.subject.overview_url, args=[selected[0]]), period),
+                status=303,
             )
         if action == "generate":
-            return self.generate(request, selected, latest, bar, back)
+            return self.generate(request, selected, update, bar, back)
         if action == "export":
-            return self.export(request, selected, latest, bar, back)
+            return self.export(request, selected, update, bar, back)
         messages.error(request, "Choose an action from the action bar.")
         return HttpResponseRedirect(back, status=303)
 
-    def generate(self, request, selected, latest, bar, back):
+    def generate(self, request, selected, update, bar, back):
         if not bar.generate:
             messages.error(
                 request,
@@ -273,14 +313,14 @@ class ActionsView(LevelRequiredMixin, View):
         outcome = report_request_many(
             kind=self.subject.kind,
             subjects=list(subjects),
-            update=latest,
+            update=update,
             user=request.user,
             regenerate=request.POST.get("regenerate") == "1",
         )
         messages.success(request, outcome.message())
         return HttpResponseRedirect(_with_selection(back, selected), status=303)
 
-    def export(self, request, selected, latest, bar, back):
+    def export(self, request, selected, update, bar, back):
         if not bar.export:
             messages.error(
                 request,
@@ -291,7 +331,7 @@ class ActionsView(LevelRequiredMixin, View):
         reports = list(
             Report.objects.filter(
                 kind=self.subject.kind,
-                update=latest,
+                update=update,
                 format=Report.Format.CSV,
                 status=Report.Status.READY,
                 **{f"{report_selectors.HOLDER[self.subject.kind]}__in": selected},
@@ -300,8 +340,15 @@ class ActionsView(LevelRequiredMixin, View):
         return download_or_gone(request, reports=reports)
 
 
+def _with_params(url: str, params: list[tuple[str, object]]) -> str:
+    """The url with these query parameters added (it may have some already)."""
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
 def _with_selection(url: str, ids: list[int]) -> str:
-    return f"{url}?{urlencode([('selected', i) for i in ids])}" if ids else url
+    return _with_params(url, [("selected", i) for i in ids])
 
 
 class ResellerActionsView(ActionsView):
@@ -315,37 +362,42 @@ class OrganizationActionsView(ActionsView):
 # ---------------------------------------------------------------- overviews
 
 
-class ResellerOverviewView(UsagePageMixin, TemplateView):
+class ResellerOverviewView(TrendMixin, TemplateView):
     template_name = "usage/reseller_overview.html"
     tab = "resellers"
 
     def get_context_data(self, pk, **kwargs):
-        context = self.usage_context()
         reseller = get_object_or_404(Reseller.objects.select_related("parent"), pk=pk)
-        overview = figures.reseller_overview(reseller=reseller, update=self.latest)
+        context = self.usage_context()
+        zone = context["provider"].zone
+        overview = figures.reseller_overview(
+            reseller=reseller, update=self.update, compare=zone, history=False
+        )
         orgs, org_resources = figures.reseller_organizations_usage(
-            reseller=reseller, update=self.latest, page=self.request.GET.get("page", 1)
+            reseller=reseller, update=self.update, page=self.request.GET.get("page", 1)
         )
         context |= overview | {
             "reseller": reseller,
-            "charts": _charts(overview["history"], _all_resources()),
             "page_obj": orgs,
             "org_resources": org_resources,
         }
+        context |= self.trend_context(context, reseller=reseller)
         return context
 
 
-class OrganizationOverviewView(UsagePageMixin, TemplateView):
+class OrganizationOverviewView(TrendMixin, TemplateView):
     template_name = "usage/organization_overview.html"
     tab = "organizations"
 
     def get_context_data(self, pk, **kwargs):
-        context = self.usage_context()
         org = get_object_or_404(Organization.objects.select_related("reseller"), pk=pk)
+        context = self.usage_context()
         context |= {
             "organization": org,
             "services": list(org.services.order_by("position")),
-            "figures": figures.organization_figures(update=self.latest, organization=org),
-            "charts": _charts(figures.usage_history(organization=org), _all_resources()),
+            "figures": figures.organization_figures(
+                update=self.update, organization=org, compare=context["provider"].zone
+            ),
         }
+        context |= self.trend_context(context, organization=org)
         return context

@@ -13,6 +13,7 @@ from .figures import (
     rollup_figures,
     top_resellers,
     usage_history,
+    usage_history_by_period,
     usage_status,
 )
 from .schedule import usage_schedule_due, usage_schedule_next
@@ -39,6 +40,7 @@ __all__ = [
     "rollup_figures",
     "top_resellers",
     "usage_history",
+    "usage_history_by_period",
     "usage_period_named",
     "usage_period_of",
     "usage_periods",

@@ -1,10 +1,12 @@
 """The usage figures the summary and the overviews show: the status line, five figures
-per resource, top resellers, history for the charts."""
+per resource (with the period's peak and the change since the previous period), top
+resellers, history for the charts (by update and by billing period)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page
 from django.db.models import (
@@ -28,7 +30,7 @@ from hostmeter.tenancy.models import (
 
 from ..models import UsageRollup, UsageRow, UsageUpdate
 from .schedule import usage_schedule_next
-from .updates import usage_update_latest
+from .updates import UsagePeriod, usage_update_latest
 
 HISTORY = 60  # updates shown in charts
 
@@ -43,11 +45,17 @@ class UsageStatus:
     pending: UsageUpdate | None  # queued or running
     last_failed: UsageUpdate | None
     period: Period | None = None  # the latest update's billing period
+    shown: UsagePeriod | None = None  # the billing period a page shows (None: the latest)
 
     @property
     def period_closed(self) -> bool:
         """The latest update is its period's last: its counters are the period's totals."""
         return bool(self.latest and self.period and self.latest.cutoff == self.period.end)
+
+    @property
+    def showing_earlier(self) -> bool:
+        """The page shows an earlier update than the latest (a closed period's)."""
+        return bool(self.shown and self.latest and self.shown.update.pk != self.latest.pk)
 
 
 def usage_status(*, provider: Provider) -> UsageStatus:
@@ -82,6 +90,19 @@ class ResourceFigures:
     allocated: Decimal | None
     used: Decimal
     organizations: int | None = None  # in a roll-up: organizations with this resource
+    increment: Decimal | None = None  # counters: since the previous update
+    peak: Decimal | None = None  # gauges: the highest level of the period so far
+    # the previous billing period's figure (its closing update's used), when compared
+    previous: Decimal | None = None
+    previous_period: Period | None = None
+
+    @property
+    def change(self) -> Decimal | None:
+        """Used against the previous period's figure, in % (None without one, or from 0)."""
+        if not self.previous:
+            return None
+        change = (self.used - self.previous) * 100 / self.previous
+        return change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
     @property
     def available(self) -> Decimal | None:
@@ -125,54 +146,128 @@ def _group_by_service(figures: list[ResourceFigures]) -> list[ServiceFigures]:
     return list(groups.values())
 
 
+def _compare(
+    figures: list[ResourceFigures],
+    source: QuerySet[UsageRow] | QuerySet[UsageRollup],
+    *,
+    update: UsageUpdate,
+    zone: ZoneInfo,
+) -> None:
+    """Sets each figure's previous: the same subject's figure in the closing update of the
+    billing period just before the update's. Two queries however many resources: the
+    closing update, then its rows by update id (on PostgreSQL, one partition of them)."""
+    if update.period_start is None:
+        return
+    closing = (
+        UsageUpdate.objects.filter(
+            status=UsageUpdate.Status.SUCCEEDED,
+            cutoff=update.period_start,
+            period_end=update.period_start,
+        )
+        .values_list("pk", "period_start")
+        .first()
+    )
+    if closing is None or closing[1] is None:
+        return
+    period = period_from_bounds(closing[1], update.period_start, zone=zone)
+    found = dict(source.filter(update_id=closing[0]).values_list("resource_id", "used"))
+    for f in figures:
+        if f.resource.pk in found:
+            f.previous, f.previous_period = found[f.resource.pk], period
+
+
 def rollup_figures(
-    *, update: UsageUpdate | None, reseller: Reseller | None
+    *, update: UsageUpdate | None, reseller: Reseller | None, compare: ZoneInfo | None = None
 ) -> list[ServiceFigures]:
-    """Per service, the resources of a reseller's (or, with None, the provider's) roll-up."""
+    """Per service, the resources of a reseller's (or, with None, the provider's) roll-up.
+    compare (the provider's time zone, to name the periods in): each figure also gets the
+    previous billing period's."""
     if update is None:
         return []
     resources = _resources()
     rollups = UsageRollup.objects.filter(update=update, reseller=reseller)
     figures = [
         ResourceFigures(
-            resources[r.resource_id], r.limit, r.allocated, r.used, r.organizations_count
+            resources[r.resource_id],
+            r.limit,
+            r.allocated,
+            r.used,
+            r.organizations_count,
+            increment=r.increment,
+            peak=r.peak,
         )
         for r in rollups
     ]
+    if compare is not None:
+        source = UsageRollup.objects.filter(reseller=reseller)
+        _compare(figures, source, update=update, zone=compare)
     return _group_by_service(figures)
 
 
 def organization_figures(
-    *, update: UsageUpdate | None, organization: Organization
+    *, update: UsageUpdate | None, organization: Organization, compare: ZoneInfo | None = None
 ) -> list[ServiceFigures]:
+    """Per service, an organization's resources (compare: as in rollup_figures)."""
     if update is None:
         return []
     resources = _resources()
     rows = UsageRow.objects.filter(update=update, organization=organization)
-    figures = [ResourceFigures(resources[r.resource_id], r.limit, None, r.used) for r in rows]
+    figures = [
+        ResourceFigures(
+            resources[r.resource_id], r.limit, None, r.used, increment=r.increment, peak=r.peak
+        )
+        for r in rows
+    ]
+    if compare is not None:
+        source = UsageRow.objects.filter(organization=organization)
+        _compare(figures, source, update=update, zone=compare)
     return _group_by_service(figures)
 
 
+History = dict[int, list[tuple[datetime, Decimal, Decimal | None]]]
+
+
 def usage_history(
-    *, reseller: Reseller | None = None, organization: Organization | None = None
-) -> dict[int, list[tuple[datetime, Decimal, Decimal | None]]]:
-    """Per resource id: (cut-off, used, limit) over the most recent kept updates, oldest first."""
-    updates = list(
-        UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED)
-        .order_by("-cutoff")
-        .values_list("pk", "cutoff")[:HISTORY]
-    )
-    cutoffs = dict(updates)
+    *,
+    reseller: Reseller | None = None,
+    organization: Organization | None = None,
+    until: UsageUpdate | None = None,
+) -> History:
+    """Per resource id: (cut-off, used, limit) over the most recent kept updates (up to
+    `until`'s, when given), oldest first."""
+    updates = UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED)
+    if until is not None:
+        updates = updates.filter(cutoff__lte=until.cutoff)
+    cutoffs = dict(updates.order_by("-cutoff").values_list("pk", "cutoff")[:HISTORY])
+    return _series(cutoffs, reseller=reseller, organization=organization)
+
+
+def usage_history_by_period(
+    *,
+    periods: list[UsagePeriod],
+    reseller: Reseller | None = None,
+    organization: Organization | None = None,
+) -> History:
+    """Per resource id: (period start, used, limit) per billing period given (usage_periods:
+    each closed one's closing update, the current one's latest), oldest first."""
+    starts = {p.update.pk: p.period.start for p in periods}
+    return _series(starts, reseller=reseller, organization=organization)
+
+
+def _series(
+    when: dict[int, datetime], *, reseller: Reseller | None, organization: Organization | None
+) -> History:
+    """The subject's used and limit in the updates given (update id → its point's time)."""
     source: QuerySet[UsageRow] | QuerySet[UsageRollup]
     if organization is not None:
         source = UsageRow.objects.filter(organization=organization)
     else:
         source = UsageRollup.objects.filter(reseller=reseller)
-    series: dict[int, list[tuple[datetime, Decimal, Decimal | None]]] = {}
-    for update_id, resource_id, used, limit in source.filter(update_id__in=cutoffs).values_list(
+    series: History = {}
+    for update_id, resource_id, used, limit in source.filter(update_id__in=when).values_list(
         "update_id", "resource_id", "used", "limit"
     ):
-        series.setdefault(resource_id, []).append((cutoffs[update_id], used, limit))
+        series.setdefault(resource_id, []).append((when[update_id], used, limit))
     for points in series.values():
         points.sort(key=lambda p: p[0])
     return series
@@ -181,9 +276,12 @@ def usage_history(
 # ---------------------------------------------------------------- summary
 
 
-def provider_summary(*, update: UsageUpdate | None) -> dict[str, Any]:
-    """Counts, per-service figures and top resellers for the summary tab."""
-    services = rollup_figures(update=update, reseller=None)
+def provider_summary(
+    *, update: UsageUpdate | None, compare: ZoneInfo | None = None
+) -> dict[str, Any]:
+    """Counts, per-service figures and top resellers for the summary tab (compare: as in
+    rollup_figures)."""
+    services = rollup_figures(update=update, reseller=None, compare=compare)
     # Every resource of an enabled service has a row per organization, so the
     # provider roll-up already counts each service's subscribers as of the update.
     for group in services:
@@ -241,8 +339,15 @@ def top_resellers(
 # ---------------------------------------------------------------- overviews
 
 
-def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict[str, Any]:
-    """Counts, services, five figures per resource, and trend of one reseller."""
+def reseller_overview(
+    *,
+    reseller: Reseller,
+    update: UsageUpdate | None,
+    compare: ZoneInfo | None = None,
+    history: bool = True,
+) -> dict[str, Any]:
+    """Counts, services, five figures per resource (compare: as in rollup_figures), and
+    (history) trend of one reseller up to the update."""
     below = ResellerLink.objects.filter(ancestor=reseller)
     counts = below.aggregate(
         direct_sub_resellers=Count("pk", filter=Q(depth=1)),
@@ -255,8 +360,8 @@ def reseller_overview(*, reseller: Reseller, update: UsageUpdate | None) -> dict
     return {
         "counts": counts,
         "services": list(reseller.services.order_by("position")),
-        "figures": rollup_figures(update=update, reseller=reseller),
-        "history": usage_history(reseller=reseller),
+        "figures": rollup_figures(update=update, reseller=reseller, compare=compare),
+        **({"history": usage_history(reseller=reseller, until=update)} if history else {}),
     }
 
 
@@ -287,4 +392,6 @@ def reseller_organizations_usage(
 def _cell(row: UsageRow | None, resource: Resource) -> ResourceFigures | None:
     if row is None:
         return None
-    return ResourceFigures(resource, row.limit, None, row.used)
+    return ResourceFigures(
+        resource, row.limit, None, row.used, increment=row.increment, peak=row.peak
+    )

@@ -60,10 +60,14 @@ def usage_periods(*, zone: ZoneInfo) -> list[UsagePeriod]:
     ]
 
 
-def usage_period_named(*, key: str | None, zone: ZoneInfo) -> UsagePeriod | None:
+def usage_period_named(
+    *, key: str | None, zone: ZoneInfo, periods: list[UsagePeriod] | None = None
+) -> UsagePeriod | None:
     """The period a YYYY-MM key names (none given: the latest update's period); None
-    before the first update. UnknownPeriod for a key that is not a month with figures."""
-    periods = usage_periods(zone=zone)
+    before the first update. UnknownPeriod for a key that is not a month with figures.
+    A page that also lists the periods passes the usage_periods it read."""
+    if periods is None:
+        periods = usage_periods(zone=zone)
     if not key:
         return periods[0] if periods else None
     key = key.strip()

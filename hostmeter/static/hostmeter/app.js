@@ -24,6 +24,10 @@
       });
       form.dispatchEvent(new Event("selectionchange", { bubbles: true }));
     }
+    if (box.matches && box.matches("select[data-submit-on-change]") && box.form) {
+      box.form.submit();
+      return;
+    }
     if (box.form) { markRows(box.form); }
   });
   document.addEventListener("DOMContentLoaded", function () { markRows(document); });

@@ -5,11 +5,12 @@ usage tab." … "Login level required to view this page: Systems, Operations, or
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import assert_styled, sign_in, text
+from .conftest import BANDWIDTH, assert_styled, sign_in, text
 
 pytestmark = [
     pytest.mark.browser,
@@ -57,20 +58,35 @@ def service_names(scope) -> list[str]:
     return [icon.evaluate("img => img.alt") for icon in icons.all()]
 
 
+def period_total(usage, counter: dict) -> int:
+    """A counter's total in the last update's billing period: the samples (an hour before
+    each update) measured in it."""
+    from hostmeter.tenancy.models import Provider
+
+    period = Provider.get().billing_period(usage.updates[-1].cutoff)
+    return sum(
+        values[i]
+        for values in counter.values()
+        for i, update in enumerate(usage.updates)
+        if update.cutoff - timedelta(hours=1) in period
+    )
+
+
 def figures_card(page, service: str):
     """A service's card of figures on the summary and the overviews."""
     return page.locator(".card").filter(has=page.get_by_role("heading", name=service, level=3))
 
 
 def figures_row(page, service: str, resource: str) -> list[str]:
-    """The figures (limit … usage %) of one resource in a service's card."""
+    """The figures (limit … usage %) of one resource in a service's card (the peak and
+    the change since the previous period after them: test_periods.py)."""
     row = (
         figures_card(page, service)
         .get_by_role("row")
         .filter(has=page.get_by_role("rowheader", name=resource, exact=True))
     )
     expect(row).to_have_count(1)
-    return [text(cell) for cell in row.get_by_role("cell").all()]
+    return [text(cell) for cell in row.get_by_role("cell").all()][:-2]
 
 
 def action_bar(page):
@@ -180,7 +196,7 @@ def test_help_text_reseller_usage_to_overview(app, usage, shoot, level):
     # 4,000; used = Alpha 1,500 + Delta 950 + Gamma (Beta Web's) 500, as of the last update
     columns = ["Limit", "Allocated", "Available", "Used", "Usage %"]
     heads = figures_card(page, "Web hosting").locator("thead th")
-    assert [text(h) for h in heads.all()] == ["Resource", *columns]
+    assert [text(h) for h in heads.all()] == ["Resource", *columns, "Peak this period", "Change"]
     assert figures_row(page, "Web hosting", "Disk space") == [
         "10,000 MB",
         "7,000 MB",
@@ -188,9 +204,17 @@ def test_help_text_reseller_usage_to_overview(app, usage, shoot, level):
         "2,950 MB",
         "29.5 %",
     ]
-    # a counter: only the last update's period (Alpha 100 + Gamma 25); no limit set
-    # The billing period's total so far: Alpha Shop 30 + 50 + 100, Gamma Bakery 5 + 10 + 25.
-    assert figures_row(page, "Web hosting", "Bandwidth") == ["–", "0 MB", "–", "220 MB", "–"]
+    # a counter: the total of the last update's billing period (every update's samples
+    # measured in it: Alpha 30 + 50 + 100 and Gamma 5 + 10 + 25, the three share it);
+    # no limit set
+    bandwidth = period_total(usage, BANDWIDTH)
+    assert figures_row(page, "Web hosting", "Bandwidth") == [
+        "–",
+        "0 MB",
+        "–",
+        f"{bandwidth} MB",
+        "–",
+    ]
     assert figures_row(page, "Email", "Mailboxes") == ["50", "10", "40", "5", "10.0 %"]
 
     # the trend: one point per usage update

@@ -1,9 +1,11 @@
-"""Template helpers for usage figures: quantities with units, percentages, sort links."""
+"""Template helpers for usage figures: quantities with units, percentages and changes,
+sort links, and links that keep the billing period shown."""
 
 from decimal import Decimal
 
 from django import template
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
@@ -63,3 +65,54 @@ def page_url(context, number) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def change(value) -> str:
+    """12.5 → "+12.5 %", -3 → "−3.0 %" (a minus sign, read as "minus"), 0 → "±0.0 %"."""
+    if value is None:
+        return ""
+    sign = "+" if value > 0 else "\u2212" if value < 0 else "±"
+    return f"{sign}{abs(value):,.1f} %"
+
+
+@register.simple_tag(takes_context=True)
+def period_url(context, name: str, *args, **query) -> str:
+    """The URL of a Usage page, keeping the billing period shown (?period=) and adding
+    the query parameters given."""
+    params = [(k, v) for k, v in query.items() if v not in (None, "")]
+    if context.get("period_key"):
+        params.append(("period", context["period_key"]))
+    url = reverse(name, args=args)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@register.simple_tag(takes_context=True)
+def query_url(context, **changes) -> str:
+    """This page's query string with some parameters changed ("" or None: removed);
+    the page number is dropped (it belongs to the old view)."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    for key, value in changes.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(sorted(params.lists()), doseq=True)
+
+
+@register.simple_tag(takes_context=True)
+def kept_params(context, *dropped: str):
+    """Hidden inputs carrying this page's query parameters except those named (and the
+    page number), for a GET form that changes one of them."""
+    params = context["request"].GET
+    return format_html_join(
+        "",
+        '<input type="hidden" name="{}" value="{}">',
+        (
+            (key, value)
+            for key in sorted(params)
+            if key not in dropped and key != "page"
+            for value in params.getlist(key)
+        ),
+    )

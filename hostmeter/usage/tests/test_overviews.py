@@ -41,11 +41,37 @@ def test_reseller_overview_shows_counts_services_and_five_figures(client, login,
     assert service_icons(services) == [("Web hosting", "Web hosting"), ("Email", "Email")]
 
     head = cells(page.find("table", cls="figures").find("thead").find("tr"))
-    assert head == ["Resource", "Limit", "Allocated", "Available", "Used", "Usage %"]
+    assert head == [
+        "Resource",
+        "Limit",
+        "Allocated",
+        "Available",
+        "Used",
+        "Usage %",
+        "Peak this period",
+        "Change",
+    ]
     figures = figure_rows(response)
-    assert figures["Disk space"] == ["1,000 MB", "500 MB", "500 MB", "240 MB", "24.0 %"]
-    assert figures["Bandwidth"] == ["100 MB", "0 MB", "100 MB", "95 MB", "95.0 % over 80 %"]
-    assert figures["Mailboxes"] == ["–", "0", "–", "0", "–"]
+    # gauges' peak: their level at the period's only update; no previous period to compare
+    assert figures["Disk space"] == [
+        "1,000 MB",
+        "500 MB",
+        "500 MB",
+        "240 MB",
+        "24.0 %",
+        "240 MB",
+        "",
+    ]
+    assert figures["Bandwidth"] == [
+        "100 MB",
+        "0 MB",
+        "100 MB",
+        "95 MB",
+        "95.0 % over 80 %",
+        "",
+        "",
+    ]
+    assert figures["Mailboxes"] == ["–", "0", "–", "0", "–", "0", ""]
     flagged = [
         cells(tr)[0]
         for tr in page.find_all("tr", cls="flagged")
@@ -78,6 +104,8 @@ def test_sub_reseller_overview(client, login, world):
         "100 MB",
         "150 MB",
         "37.5 %",
+        "150 MB",
+        "",
     ]
 
 
@@ -86,7 +114,13 @@ def test_usage_beyond_the_limit_is_flagged_as_over_limit(client, login, world, r
     store_sample(world.zeta, resources["disk_space"], t0 + timedelta(hours=1), "120")
     run_update(t0 + timedelta(hours=2))
     response = client.get(reverse("usage:organization-overview", args=[world.zeta.pk]))
-    assert figure_rows(response)["Disk space"] == ["100 MB", "120 MB", "120.0 % over limit"]
+    assert figure_rows(response)["Disk space"] == [
+        "100 MB",
+        "120 MB",
+        "120.0 % over limit",
+        "120 MB",
+        "",
+    ]
 
 
 def test_organization_overview_shows_limit_used_and_usage(client, login, world):
@@ -95,11 +129,11 @@ def test_organization_overview_shows_limit_used_and_usage(client, login, world):
     assert response.status_code == 200
     page = html(response)
     head = cells(page.find("table", cls="figures").find("thead").find("tr"))
-    assert head == ["Resource", "Limit", "Used", "Usage %"]
+    assert head == ["Resource", "Limit", "Used", "Usage %", "Peak this period", "Change"]
     figures = figure_rows(response)
     assert figures == {
-        "Disk space": ["100 MB", "90 MB", "90.0 % over 80 %"],
-        "Bandwidth": ["–", "95 MB", "–"],
+        "Disk space": ["100 MB", "90 MB", "90.0 % over 80 %", "90 MB", ""],
+        "Bandwidth": ["–", "95 MB", "–", "", ""],
     }
     found = facts(response)
     assert found["Added by"] == "Acme Hosting"
@@ -109,7 +143,7 @@ def test_organization_overview_shows_limit_used_and_usage(client, login, world):
 
     direct = client.get(reverse("usage:organization-overview", args=[world.direct.pk]))
     assert facts(direct)["Added by"] == "the provider (direct)"
-    assert figure_rows(direct)["Disk space"] == ["–", "10 MB", "–"]
+    assert figure_rows(direct)["Disk space"] == ["–", "10 MB", "–", "10 MB", ""]
 
 
 def test_usage_percent_rounds_half_up_as_in_the_report_files(client, login, resources, t0):
@@ -120,7 +154,7 @@ def test_usage_percent_rounds_half_up_as_in_the_report_files(client, login, reso
     store_sample(org, disk, t0 - timedelta(hours=1), "1")  # 1 of 16 MB: 6.25 %
     run_update(t0)
     response = client.get(reverse("usage:organization-overview", args=[org.pk]))
-    assert figure_rows(response)["Disk space"] == ["16 MB", "1 MB", "6.3 %"]
+    assert figure_rows(response)["Disk space"][:3] == ["16 MB", "1 MB", "6.3 %"]
 
 
 def test_overview_of_an_unknown_subject_is_not_found(client, login, world):

@@ -126,7 +126,7 @@ def test_organizations_filtered_by_reseller_include_sub_resellers(client, login,
         "Theta Mail"
     ]
     # the owning reseller's link filters on it
-    link = row_of(by_id, "Eta Blog").find("a", href=f"?reseller={world.beta.pk}")
+    link = row_of(by_id, "Eta Blog").find("a", href=f"{url}?reseller={world.beta.pk}")
     assert link is not None and link.text() == "Beta Web"
 
 
