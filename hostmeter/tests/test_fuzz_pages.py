@@ -29,7 +29,12 @@ from hostmeter.reports.services import report_generate, report_request
 from hostmeter.reports.tests.reportdata import build_world
 from hostmeter.tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    # Django's date drill-down at the years' ends (1 and 9999) builds naive bounds: the
+    # page still answers, the warning is Django's own.
+    pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime:RuntimeWarning"),
+]
 
 # a few per route keeps the suite quick; HOSTMETER_FUZZ_EXAMPLES=500 digs deeper locally
 EXAMPLES_PER_ROUTE = int(os.environ.get("HOSTMETER_FUZZ_EXAMPLES", "8"))
