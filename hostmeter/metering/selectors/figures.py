@@ -13,6 +13,7 @@ from django.db.models import (
     Count,
     Q,
     QuerySet,
+    Sum,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -28,7 +29,7 @@ from hostmeter.tenancy.models import (
     Service,
 )
 
-from ..models import UsageRollup, UsageRow, UsageUpdate
+from ..models import UsageAdjustment, UsageRollup, UsageRow, UsageUpdate
 from .schedule import usage_schedule_next
 from .updates import UsagePeriod, usage_update_latest
 
@@ -95,6 +96,8 @@ class ResourceFigures:
     # the previous billing period's figure (its closing update's used), when compared
     previous: Decimal | None = None
     previous_period: Period | None = None
+    # a closed period's counters: late usage that arrived after it closed (its adjustments)
+    late_after_close: Decimal | None = None
 
     @property
     def change(self) -> Decimal | None:
@@ -176,6 +179,35 @@ def _compare(
             f.previous, f.previous_period = found[f.resource.pk], period
 
 
+def _late_after_close(
+    figures: list[ResourceFigures],
+    *,
+    update: UsageUpdate,
+    organization: Organization | None = None,
+    reseller: Reseller | None = None,
+) -> None:
+    """A closed period's figures: each counter's late usage recorded after the period
+    closed (UsageAdjustment), of the organization, of the organizations below the
+    reseller in the closing update, or of everyone. One query (for any update, so that a
+    page asks as many whether its period is closed or not: an open one has none)."""
+    if update.period_start is None:
+        return
+    adjustments = UsageAdjustment.objects.filter(period_start=update.period_start)
+    if organization is not None:
+        adjustments = adjustments.filter(organization=organization)
+    elif reseller is not None:
+        below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
+        adjustments = adjustments.filter(
+            organization_id__in=UsageRow.objects.filter(
+                update=update, reseller_id__in=below
+            ).values("organization_id")
+        )
+    late = dict(adjustments.order_by().values_list("resource_id").annotate(total=Sum("value")))
+    for f in figures:
+        if f.resource.kind == Resource.Kind.COUNTER:
+            f.late_after_close = late.get(f.resource.pk, Decimal(0))
+
+
 def rollup_figures(
     *, update: UsageUpdate | None, reseller: Reseller | None, compare: ZoneInfo | None = None
 ) -> list[ServiceFigures]:
@@ -201,6 +233,7 @@ def rollup_figures(
     if compare is not None:
         source = UsageRollup.objects.filter(reseller=reseller)
         _compare(figures, source, update=update, zone=compare)
+    _late_after_close(figures, update=update, reseller=reseller)
     return _group_by_service(figures)
 
 
@@ -221,6 +254,7 @@ def organization_figures(
     if compare is not None:
         source = UsageRow.objects.filter(organization=organization)
         _compare(figures, source, update=update, zone=compare)
+    _late_after_close(figures, update=update, organization=organization)
     return _group_by_service(figures)
 
 

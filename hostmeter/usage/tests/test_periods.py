@@ -442,3 +442,37 @@ def test_a_level_that_may_not_view_usage_is_refused_before_the_period_is_read(
         response = client.get(reverse("usage:summary"), {"period": key})
         assert response.status_code == 403
         assert "2026-05" not in response.content.decode()
+
+
+def test_a_closed_periods_pages_show_the_late_usage_that_arrived_after_it_closed(
+    client, login, months, resources
+):
+    """A March sample stored in May: not in March's frozen figures, shown beside them
+    (and counted once, by the next update, as March's adjustment)."""
+    from hostmeter.fields import to_thousandths
+    from hostmeter.metering.services.samples import usage_samples_store
+    from hostmeter.tests.fixtures import run_update
+
+    bandwidth = resources["bandwidth"]
+    usage_samples_store(
+        [(months.zeta.pk, bandwidth.pk, _at(3, 28), to_thousandths(Decimal("3")), "late")]
+    )
+    run_update(_at(5, 2))
+    login("marketing")
+    march = {"period": "2026-03"}
+    pages = [
+        reverse("usage:summary"),
+        reverse("usage:reseller-overview", args=[months.acme.pk]),
+        reverse("usage:organization-overview", args=[months.zeta.pk]),
+    ]
+    for url in pages:
+        used = figure_rows(client.get(url, march))["Bandwidth"]
+        frozen = mb(counter_total(months.samples, [months.zeta], bandwidth, "2026-03"))
+        assert any(cell.startswith(frozen) and cell.endswith("+3 MB late") for cell in used), (
+            url,
+            used,
+        )
+    # not on the current period's pages, nor on a reseller it does not belong to
+    assert "MB late" not in " ".join(figure_rows(client.get(pages[2]))["Bandwidth"])
+    omega = reverse("usage:reseller-overview", args=[months.omega.pk])
+    assert "MB late" not in html(client.get(omega, march)).text()
