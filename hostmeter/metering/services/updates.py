@@ -244,8 +244,10 @@ def _samples_watermark() -> int:
     On PostgreSQL ids are handed out before their rows commit, so a lower id may still
     be in flight; a SHARE lock waits for every transaction writing samples to finish and
     is released at once (ingest goes on during the update; what it stores has higher
-    ids, and the next update counts it). SQLite has one writer: the highest id it shows
-    is committed with all below it."""
+    ids, and the next update counts it). That needs the ids' sequence without a cache
+    (as it is): with one, another session could store a lower id later, and no update
+    would count it (test_periods checks it). SQLite has one writer: the highest id it
+    shows is committed with all below it."""
     table = connection.ops.quote_name(UsageSample._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":

@@ -493,3 +493,18 @@ def test_the_periods_with_figures_are_the_current_one_and_each_closed_one(site):
     for key in ("2026-09", "2026-13", "garbage", "2026-11-01", "x" * 500):
         with pytest.raises(UnknownPeriod, match="known: 2026-12, 2026-11, 2026-10"):
             usage_period_named(key=key, zone=UTC)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no sequence cache")
+def test_sample_ids_are_handed_out_in_order_across_sessions():
+    """The watermark an update counts up to (samples_through) takes every lower id as
+    committed once in-flight writers are done; a cached sequence would hand a later
+    writer a lower id than one already counted, and that sample would never be."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.cache_size FROM pg_sequences s "
+            "WHERE s.schemaname || '.' || s.sequencename = "
+            "pg_get_serial_sequence(%s, 'id')",
+            [UsageSample._meta.db_table],
+        )
+        assert cursor.fetchone() == (1,)
