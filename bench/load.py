@@ -35,6 +35,7 @@ import json
 import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -281,7 +282,9 @@ def run_engine(engine: str, args, static: Path) -> dict:
         start = time.perf_counter()
         data = last_json(cmd, clean_env(), f"preparing the {engine} database", 900)
         data["prepare_s"] = time.perf_counter() - start
-        (Path(data_dir) / "static").symlink_to(static, target_is_directory=True)
+        own = Path(data_dir) / "static"  # the `hostmeter` command makes an empty one
+        shutil.rmtree(own, ignore_errors=True)
+        own.symlink_to(static, target_is_directory=True)
         database = (
             PG_URL if engine == "postgres" else f"sqlite:///{Path(data_dir) / 'bench.sqlite3'}"
         )
@@ -476,7 +479,9 @@ def main(argv=None) -> int:
             f"{r['engine_version']}: {s['signed_in']} of {s['users']} users signed in within "
             f"{s['sign_in_s']:.0f} s; window {r['window_s']:.0f} s, "
             f"{overall['requests'] / r['window_s']:.1f} requests/s; machine CPU busy "
-            f"{s['cpu_busy']:.0%} in it; run took {r['wall_s'] / 60:.1f} min "
+            f"{s['cpu_busy']:.0%} in it (locust itself {s['locust_cpu_s'] / r['window_s']:.0%} "
+            f"of a core; load average {s['load_before']} as it opened); "
+            f"run took {r['wall_s'] / 60:.1f} min "
             f"({r['prepare_s']:.0f} s preparing the data)"
         )
         for e, n in sorted(r["errors"].items(), key=lambda i: -i[1])[:10]:

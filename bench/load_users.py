@@ -267,13 +267,15 @@ def swarm(plan: dict) -> dict:
         gevent.sleep(0.2)
     ready = time.time()
     gevent.sleep(plan["settle"])
-    busy0 = cpu_busy()
+    with open("/proc/loadavg") as f:
+        load_before = f.read().split()[0]  # the 1-minute load average, users running
+    busy0, own0 = cpu_busy(), time.process_time()
     state["window_start"] = time.time()
     state["recording"] = True
     window_open.set()
     gevent.sleep(plan["duration"])
     state["recording"] = False
-    busy1 = cpu_busy()
+    busy1, own1 = cpu_busy(), time.process_time()
     window_end = time.time()
     runner.quit()
     return {
@@ -285,6 +287,8 @@ def swarm(plan: dict) -> dict:
         "window_start": state["window_start"],
         "window_end": window_end,
         "cpu_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
+        "load_before": load_before,
+        "locust_cpu_s": own1 - own0,  # the load generator's own share of the machine
         "reporter": reporter_log,
         "exceptions": [str(e["msg"])[:300] for e in runner.exceptions.values()],
     }
