@@ -318,7 +318,7 @@ def run_engine(engine: str, args, static: Path) -> dict:
         }
         serve_log = OUT / f"load-serve-{engine}.log"
         with Serve(env, serve_log) as serve:
-            plan["host"] = serve.url
+            plan["host"], plan["panel_session"] = serve.url, serve.proc.pid
             plan_path = Path(data_dir) / "plan.json"
             plan_path.write_text(json.dumps(plan))
             log(f"{engine}: serving at {serve.url}; {args.users} users, {args.duration} s window")
@@ -426,6 +426,13 @@ def report_lines(r: dict) -> list[str]:
     return lines
 
 
+def cores(cpu_s: dict[str, float], window: float) -> str:
+    """CPU seconds per process in the window → cores each used, the rest as "others"."""
+    ours = {k: v for k, v in cpu_s.items() if k != "machine"}
+    others = cpu_s["machine"] - sum(ours.values())
+    return ", ".join(f"{k} {v / window:.2f}" for k, v in (ours | {"others": others}).items())
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -479,8 +486,8 @@ def main(argv=None) -> int:
             f"{r['engine_version']}: {s['signed_in']} of {s['users']} users signed in within "
             f"{s['sign_in_s']:.0f} s; window {r['window_s']:.0f} s, "
             f"{overall['requests'] / r['window_s']:.1f} requests/s; machine CPU busy "
-            f"{s['cpu_busy']:.0%} in it (locust itself {s['locust_cpu_s'] / r['window_s']:.0%} "
-            f"of a core; load average {s['load_before']} as it opened); "
+            f"{s['cpu_busy']:.0%} in it; cores used: {cores(s['cpu_s'], r['window_s'])}; "
+            f"load average {s['load_before']} as it opened; "
             f"run took {r['wall_s'] / 60:.1f} min "
             f"({r['prepare_s']:.0f} s preparing the data)"
         )

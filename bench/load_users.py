@@ -9,6 +9,7 @@ locust is a library: an Environment, a local runner and the request event, no we
 
 import html
 import json
+import os
 import random
 import re
 import sys
@@ -28,6 +29,7 @@ POLLER = re.compile(r'id="status-poller" hx-get="([^"]+)"')
 ROW_IDS = re.compile(r'name="selected" value="(\d+)"')
 WHOLE_POLLING = re.compile(r'id="whole-reports"[^>]*hx-trigger="every 2s"')
 HTMX = {"HX-Request": "true"}
+ROLES = ((b"gunicorn", "web"), (b"db_worker", "worker"), (b"run_scheduler", "scheduler"))
 RESELLER_SORTS = ("name", "domain", "services", "status", "updated")
 ORGANIZATION_SORTS = (*RESELLER_SORTS, "reseller")
 SEARCHES = {
@@ -42,6 +44,34 @@ def cpu_busy() -> tuple[int, int]:
         fields = [int(v) for v in f.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return sum(fields) - idle, sum(fields)
+
+
+def cpu_by_owner(panel_session: int) -> dict[str, float]:
+    """CPU seconds used so far by the panel's web server, task worker and scheduler (the
+    processes of serve's session, by command line), this locust process, and the whole
+    machine (/proc/<pid>/stat, /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"web": 0.0, "worker": 0.0, "scheduler": 0.0, "locust": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        # after "pid (comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt
+        # majflt cmajflt utime stime
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) == os.getpid():
+            used["locust"] += seconds
+        elif int(fields[3]) == panel_session:
+            role = next((r for k, r in ROLES if k in cmd), "web")  # serve itself: ~0
+            used[role] += seconds
+    used["machine"] = cpu_busy()[0] / tick
+    return used
 
 
 def swarm(plan: dict) -> dict:
@@ -269,13 +299,13 @@ def swarm(plan: dict) -> dict:
     gevent.sleep(plan["settle"])
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[0]  # the 1-minute load average, users running
-    busy0, own0 = cpu_busy(), time.process_time()
+    busy0, own0 = cpu_busy(), cpu_by_owner(plan["panel_session"])
     state["window_start"] = time.time()
     state["recording"] = True
     window_open.set()
     gevent.sleep(plan["duration"])
     state["recording"] = False
-    busy1, own1 = cpu_busy(), time.process_time()
+    busy1, own1 = cpu_busy(), cpu_by_owner(plan["panel_session"])
     window_end = time.time()
     runner.quit()
     return {
@@ -288,7 +318,9 @@ def swarm(plan: dict) -> dict:
         "window_end": window_end,
         "cpu_busy": (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
         "load_before": load_before,
-        "locust_cpu_s": own1 - own0,  # the load generator's own share of the machine
+        # processes that ended inside the window are missing from these
+        "cpu_s": {k: own1[k] - own0[k] for k in own0},
+        "cores": os.cpu_count(),
         "reporter": reporter_log,
         "exceptions": [str(e["msg"])[:300] for e in runner.exceptions.values()],
     }
