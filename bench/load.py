@@ -220,13 +220,14 @@ def last_json(cmd: list[str], env: dict, what: str, timeout: float) -> dict:
 class Serve:
     """`hostmeter serve` on a free loopback port, in a session of its own."""
 
-    def __init__(self, env: dict, log_path: Path):
+    def __init__(self, env: dict, log_path: Path, options: list[str]):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env, self.log_path, self.proc = env, log_path, None
+        self.options = options
 
     def __enter__(self):
-        cmd = [sys.executable, "-m", "hostmeter", "serve", "--host", "127.0.0.1"]
+        cmd = [sys.executable, "-m", "hostmeter", "serve", "--host", "127.0.0.1", *self.options]
         with open(self.log_path, "wb") as out:
             self.proc = subprocess.Popen(
                 [*cmd, "--port", str(self.port)],
@@ -317,7 +318,12 @@ def run_engine(engine: str, args, static: Path) -> dict:
             "big_resellers": data["big_resellers"],
         }
         serve_log = OUT / f"load-serve-{engine}.log"
-        with Serve(env, serve_log) as serve:
+        options = []
+        if args.web_workers:
+            options += ["--web-workers", str(args.web_workers)]
+        if args.web_threads:
+            options += ["--web-threads", str(args.web_threads)]
+        with Serve(env, serve_log, options) as serve:
             plan["host"], plan["panel_session"] = serve.url, serve.proc.pid
             plan_path = Path(data_dir) / "plan.json"
             plan_path.write_text(json.dumps(plan))
@@ -342,7 +348,13 @@ def run_engine(engine: str, args, static: Path) -> dict:
                 if not busy or time.monotonic() > deadline:
                     break
                 time.sleep(5)
-        return {"data": data, "swarm": swarm, "reports": reports, "serve_log": str(serve_log)}
+        return {
+            "data": data,
+            "swarm": swarm,
+            "reports": reports,
+            "serve_log": str(serve_log),
+            "serve_options": options,
+        }
 
 
 def result_of(engine: str, run: dict) -> dict:
@@ -381,6 +393,7 @@ def result_of(engine: str, run: dict) -> dict:
         "prepare_s": run["data"]["prepare_s"],
         "counts": run["data"]["counts"],
         "serve_log": run["serve_log"],
+        "serve_options": run["serve_options"],
     }
 
 
@@ -450,6 +463,8 @@ def main(argv=None) -> int:
     parser.add_argument("--formats", default="csv,xlsx", help="of the organizations report")
     parser.add_argument("--orgs", type=int, default=100_000)
     parser.add_argument("--resellers", type=int, default=10_000)
+    parser.add_argument("--web-workers", type=int, help="serve's; default: serve's own (2)")
+    parser.add_argument("--web-threads", type=int, help="serve's; default: serve's own (8)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--prepare", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
@@ -489,7 +504,8 @@ def main(argv=None) -> int:
             f"{s['cpu_busy']:.0%} in it; cores used: {cores(s['cpu_s'], r['window_s'])}; "
             f"load average {s['load_before']} as it opened; "
             f"run took {r['wall_s'] / 60:.1f} min "
-            f"({r['prepare_s']:.0f} s preparing the data)"
+            f"({r['prepare_s']:.0f} s preparing the data); "
+            f"serve {' '.join(r['serve_options']) or 'with its defaults'}"
         )
         for e, n in sorted(r["errors"].items(), key=lambda i: -i[1])[:10]:
             print(f"{r['engine_version']}: {n} × {e}")
