@@ -325,7 +325,6 @@ def run_engine(engine: str, args, static: Path) -> dict:
             options += ["--web-threads", str(args.web_threads)]
         with Serve(env, serve_log, options) as serve:
             plan["host"], plan["panel_session"] = serve.url, serve.proc.pid
-            plan["pg_database"] = PG_URL.rsplit("/", 1)[1]
             plan_path = Path(data_dir) / "plan.json"
             plan_path.write_text(json.dumps(plan))
             log(f"{engine}: serving at {serve.url}; {args.users} users, {args.duration} s window")

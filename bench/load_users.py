@@ -46,14 +46,14 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def cpu_by_owner(panel_session: int, pg_database: str) -> dict[str, float]:
+def cpu_by_owner(panel_session: int) -> dict[str, float]:
     """CPU seconds used so far by the panel's web server, task worker and scheduler (the
-    processes of serve's session, by command line), the PostgreSQL backends serving the
-    benchmark's database, this locust process, and the whole machine (/proc/<pid>/stat,
-    /proc/stat)."""
+    processes of serve's session, by command line), the PostgreSQL server (every
+    process, and through the postmaster's children's times the backends that ended: a
+    connection per request is a backend per request), this locust process, and the
+    whole machine (/proc/<pid>/stat, /proc/stat)."""
     tick = os.sysconf("SC_CLK_TCK")
     used = {"web": 0.0, "worker": 0.0, "scheduler": 0.0, "postgres": 0.0, "locust": 0.0}
-    backend = f" {pg_database} ".encode()  # "postgres: 15/main: user database host state"
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -65,15 +65,17 @@ def cpu_by_owner(panel_session: int, pg_database: str) -> dict[str, float]:
         except OSError:
             continue
         # after "pid (comm)": state ppid pgrp session tty_nr tpgid flags minflt cminflt
-        # majflt cmajflt utime stime
+        # majflt cmajflt utime stime cutime cstime
         seconds = (int(fields[11]) + int(fields[12])) / tick
         if int(entry.name) == os.getpid():
             used["locust"] += seconds
         elif int(fields[3]) == panel_session:
             role = next((r for k, r in ROLES if k in cmd), "web")  # serve itself: ~0
             used[role] += seconds
-        elif cmd.startswith(b"postgres: ") and backend in cmd:
+        elif cmd.startswith(b"postgres: "):
             used["postgres"] += seconds
+        elif cmd.split(b"\0")[0].endswith(b"/bin/postgres"):  # the postmaster
+            used["postgres"] += seconds + (int(fields[13]) + int(fields[14])) / tick
     used["machine"] = cpu_busy()[0] / tick
     return used
 
@@ -303,13 +305,13 @@ def swarm(plan: dict) -> dict:
     gevent.sleep(plan["settle"])
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[0]  # the 1-minute load average, users running
-    busy0, own0 = cpu_busy(), cpu_by_owner(plan["panel_session"], plan["pg_database"])
+    busy0, own0 = cpu_busy(), cpu_by_owner(plan["panel_session"])
     state["window_start"] = time.time()
     state["recording"] = True
     window_open.set()
     gevent.sleep(plan["duration"])
     state["recording"] = False
-    busy1, own1 = cpu_busy(), cpu_by_owner(plan["panel_session"], plan["pg_database"])
+    busy1, own1 = cpu_busy(), cpu_by_owner(plan["panel_session"])
     window_end = time.time()
     runner.quit()
     return {
