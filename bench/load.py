@@ -297,7 +297,7 @@ def run_engine(engine: str, args, static: Path) -> dict:
             HOSTMETER_DEBUG="0",
             HOSTMETER_ALLOWED_HOSTS="127.0.0.1",
             PYTHONUNBUFFERED="1",
-        )
+        ) | dict(pair.split("=", 1) for pair in args.serve_env)
         plan = {
             "users": args.users,
             "ramp": args.ramp,
@@ -318,12 +318,12 @@ def run_engine(engine: str, args, static: Path) -> dict:
             "big_resellers": data["big_resellers"],
         }
         serve_log = OUT / f"load-serve-{engine}.log"
-        options = []
+        options = [f"{pair}" for pair in args.serve_env]  # shown with the figures
         if args.web_workers:
             options += ["--web-workers", str(args.web_workers)]
         if args.web_threads:
             options += ["--web-threads", str(args.web_threads)]
-        with Serve(env, serve_log, options) as serve:
+        with Serve(env, serve_log, [o for o in options if "=" not in o]) as serve:
             plan["host"], plan["panel_session"] = serve.url, serve.proc.pid
             plan_path = Path(data_dir) / "plan.json"
             plan_path.write_text(json.dumps(plan))
@@ -465,6 +465,13 @@ def main(argv=None) -> int:
     parser.add_argument("--resellers", type=int, default=10_000)
     parser.add_argument("--web-workers", type=int, help="serve's; default: serve's own (2)")
     parser.add_argument("--web-threads", type=int, help="serve's; default: serve's own (8)")
+    parser.add_argument(
+        "--serve-env",
+        action="append",
+        default=[],
+        metavar="HOSTMETER_X=value",
+        help="a setting for serve, for what-if runs (repeatable)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--prepare", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
