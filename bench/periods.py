@@ -268,6 +268,7 @@ def main(argv=None) -> int:
     print()
     status = verdicts(results)
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2))
     return status
 
