@@ -39,9 +39,9 @@ def _tables() -> dict[str, str]:
 # (previous cut-off, cut-off] as the increment, and the period's total to the cut-off
 # is the previous update's total plus that increment, so an update costs the same on
 # the last day of a period as on the first (it never re-reads the period's samples).
-# The first update of a period (and the first one ever) instead sums the samples over
-# (period start, cut-off] for the total: a window that crossed the period's start
-# splits there by measured_at ({counter_total} picks the form).
+# The first update ever instead sums the samples over (period start, cut-off] for the
+# total ({counter_total} picks the form); later windows never cross a period's start,
+# as the update as of that start closes the period first (services.updates).
 # Organization by organization, as the unique index on (update, organization, resource)
 # is ordered: SQLite's index pages fill one after another instead of splitting all over,
 # PostgreSQL's index build gets its input nearly sorted. Both engines read the
@@ -75,8 +75,8 @@ FROM (
 # past its samples_through) but measured at or before its cut-off, so no window will
 # ever hold them. They are counted here, once: in the increment, and in the period's
 # total when measured in this period (`late_open`); a closed period's are recorded as
-# its adjustments (LATE_CLOSED). Only the samples stored since the previous update are
-# read for this (a range of ids), never the history.
+# its adjustments (services.updates._record_closed_late). Only the samples stored since
+# the previous update are read for this (a range of ids), never the history.
 # The level of a gauge at the cut-off, or a counter's sum since the previous cut-off.
 _VALUE = """CASE WHEN r.kind = 'gauge' THEN
     COALESCE((SELECT s.value FROM {sample} s
@@ -126,17 +126,6 @@ def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
 
 
 _ROW_COLUMNS = "update_id, organization_id, resource_id, reseller_id, used, increment, peak, late"
-
-# Late counter samples of periods that closed before this update's: grouped here by
-# organization, resource and day measured (the service puts the days in periods).
-LATE_CLOSED = """
-SELECT s.organization_id, s.resource_id, s.measured_at, s.value
-  FROM {sample} s JOIN {resource} r ON r.id = s.resource_id
- WHERE s.id > %(previous_through)s AND s.id <= %(through)s
-   AND s.measured_at <= %(previous)s AND s.measured_at <= %(period_start)s
-   AND r.kind = 'counter'
- ORDER BY s.organization_id, s.resource_id, s.measured_at
-"""
 
 
 def organization_rows(*, carried: bool) -> str:
@@ -323,13 +312,3 @@ def run_statement(
     with connection.cursor() as cursor:
         cursor.execute(template.format(**_tables(), **extra), params)
         return cursor.rowcount
-
-
-def fetch_rows(template: str, **params):
-    """Runs one SELECT of this module; yields its rows, fetched in batches."""
-    adapt = connection.ops.adapt_datetimefield_value
-    params = {k: adapt(v) if hasattr(v, "tzinfo") else v for k, v in params.items()}
-    with connection.cursor() as cursor:
-        cursor.execute(template.format(**_tables()), params)
-        while batch := cursor.fetchmany(2000):
-            yield from batch

@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from hostmeter.accounts.models import User
 from hostmeter.heartbeat import Heartbeat
-from hostmeter.tenancy.models import Provider, Reseller
+from hostmeter.tenancy.models import Provider, Reseller, Resource
 from hostmeter.tenancy.services import reseller_links_rebuild
 
 from .. import sql
@@ -204,9 +204,8 @@ def _close_periods_before(update: UsageUpdate) -> None:
     if latest is None or latest.cutoff >= update.cutoff:
         return
     provider = Provider.get()
-    period = provider.billing_period(latest.cutoff)
-    if latest.cutoff == period.end:  # the latest closed its period itself
-        period = provider.billing_period(period.end + timedelta(microseconds=1))
+    # The period after the latest's cut-off (its own, or the next when it closed it).
+    period = provider.billing_period(latest.cutoff + timedelta(microseconds=1))
     while period.end < update.cutoff:
         closing = usage_update_run_now(cutoff=period.end, trigger=UsageUpdate.Trigger.CLOSE)
         if closing.status != UsageUpdate.Status.SUCCEEDED:
@@ -318,18 +317,29 @@ def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
 
 
 def _record_closed_late(update: UsageUpdate, bounds: _Bounds) -> None:
-    """Late counter samples of closed periods become those periods' adjustments."""
+    """Late counter samples of closed periods become those periods' adjustments: stored
+    since the previous update took its samples, measured before both its cut-off and
+    this update's period. Few, and only the ids since the previous update are read."""
     if bounds["previous_through"] >= bounds["through"]:
         return
+    late = (
+        UsageSample.objects.filter(
+            id__gt=bounds["previous_through"],
+            id__lte=bounds["through"],
+            measured_at__lte=min(bounds["previous"], bounds["period_start"]),
+            resource__kind=Resource.Kind.COUNTER,
+        )
+        .order_by("organization_id", "resource_id", "measured_at")
+        .values_list("organization_id", "resource_id", "measured_at", "value")
+    )
     provider = Provider.get()
     totals: dict[tuple[int, int, datetime], list[Any]] = {}
     period = None
-    for org, resource, measured_at, value in sql.fetch_rows(sql.LATE_CLOSED, **bounds):
-        measured_at = _aware(measured_at)
+    for org, resource, measured_at, value in late.iterator(chunk_size=2000):
         if period is None or measured_at not in period:
             period = provider.billing_period(measured_at)
-        entry = totals.setdefault((org, resource, period.start), [period.end, 0, 0])
-        entry[1] += int(value)
+        entry = totals.setdefault((org, resource, period.start), [period.end, Decimal(0), 0])
+        entry[1] += value
         entry[2] += 1
     UsageAdjustment.objects.bulk_create(
         [
@@ -339,19 +349,13 @@ def _record_closed_late(update: UsageUpdate, bounds: _Bounds) -> None:
                 resource_id=resource,
                 period_start=start,
                 period_end=end,
-                value=Decimal(value).scaleb(-3),  # whole thousandths
+                value=value,
                 samples=count,
             )
             for (org, resource, start), (end, value, count) in totals.items()
         ],
         batch_size=1000,
     )
-
-
-def _aware(value: datetime | str) -> datetime:
-    """A raw cursor's datetime (SQLite gives it naive, or as text) in UTC."""
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _freeze_rows(update: UsageUpdate, bounds: _Bounds, *, carried: bool) -> int:
