@@ -21,7 +21,7 @@ from .selectors.updates import (
     UsagePeriod,
     usage_period_named,
     usage_periods,
-    usage_update_latest,
+    usage_update_of_period,
 )
 from .services.updates import UsageUpdateError, usage_update_start
 
@@ -81,12 +81,11 @@ class PeriodPageMixin(UsagePageMixin):
 
     def period_update(self) -> UsageUpdate | None:
         """The update shown, for the parts of a page that need nothing else."""
-        shown = self.period_shown()
-        return shown.update if shown else usage_update_latest()
+        return usage_update_of_period(key=self.period_key(), zone=self.usage_provider().zone)
 
     def usage_context(self) -> dict:
         context = super().usage_context()
-        periods = usage_periods(zone=context["provider"].zone)
+        periods = usage_periods(zone=context["provider"].zone, latest=self.latest)
         shown = self.period_shown(periods)
         self.update = shown.update if shown else self.latest
         context["status"] = replace(context["status"], shown=shown)

@@ -4,6 +4,7 @@ and the export reports tab's lists."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypedDict, TypeVar
+from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page
 from django.db.models import (
@@ -21,13 +22,12 @@ from django.db.models import (
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.metering.selectors.updates import (
     UsagePeriod,
-    usage_period_named,
+    usage_period_for_key,
     usage_period_of,
-    usage_periods,
     usage_update_latest,
 )
 from hostmeter.paging import PER_PAGE, page_of
-from hostmeter.tenancy.models import Organization, Provider, Reseller
+from hostmeter.tenancy.models import Organization, Reseller
 
 from .models import IN_PROGRESS, Report, ReportEvent
 
@@ -85,8 +85,7 @@ def report_update(*, period: str | None = None) -> UsageUpdate | None:
     figures."""
     if not period:
         return usage_update_latest()
-    found = usage_period_named(key=period, zone=Provider.get().zone)
-    return found.update if found else None
+    return usage_period_for_key(period).update
 
 
 class WholeReport(TypedDict):
@@ -146,14 +145,8 @@ class ReportFile:
     period: UsagePeriod | None
 
 
-def report_files(*, reports: Iterable[Report]) -> list[ReportFile]:
-    zone = Provider.get().zone
+def report_files(*, reports: Iterable[Report], zone: ZoneInfo) -> list[ReportFile]:
     return [ReportFile(r, usage_period_of(update=r.update, zone=zone)) for r in reports]
-
-
-def report_period_choices() -> list[UsagePeriod]:
-    """The periods the export reports tab filters by: the current one, then each closed."""
-    return usage_periods(zone=Provider.get().zone)
 
 
 def report_events(*, page: int | str | None = 1, per_page: int = 50) -> Page[ReportEvent]:

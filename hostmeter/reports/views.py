@@ -9,7 +9,7 @@ from django.views.generic import RedirectView, TemplateView
 
 from hostmeter.accounts.access import LevelRequiredMixin
 from hostmeter.accounts.levels import Action, user_can
-from hostmeter.metering.selectors.updates import usage_update_latest
+from hostmeter.metering.selectors.updates import usage_periods, usage_update_latest
 from hostmeter.metering.views import UsagePageMixin
 
 from . import selectors
@@ -29,7 +29,9 @@ class ExportReportsView(UsagePageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = self.usage_context()
         whole = selectors.whole_reports(update=self.latest)
-        period_form = PeriodFilterForm(self.request.GET, periods=selectors.report_period_choices())
+        zone = context["provider"].zone
+        periods = usage_periods(zone=zone, latest=self.latest)
+        period_form = PeriodFilterForm(self.request.GET, periods=periods)
         page_obj = selectors.earlier_reports(
             page=self.request.GET.get("page", 1), period=period_form.chosen()
         )
@@ -40,7 +42,7 @@ class ExportReportsView(UsagePageMixin, TemplateView):
             ),
             "period_form": period_form,
             "page_obj": page_obj,
-            "files": selectors.report_files(reports=page_obj.object_list),
+            "files": selectors.report_files(reports=page_obj.object_list, zone=zone),
             "may_audit": user_can(self.request.user, Action.MANAGE_STAFF),
         }
         return context

@@ -370,9 +370,7 @@ class ResellerOverviewView(TrendMixin, TemplateView):
         reseller = get_object_or_404(Reseller.objects.select_related("parent"), pk=pk)
         context = self.usage_context()
         zone = context["provider"].zone
-        overview = figures.reseller_overview(
-            reseller=reseller, update=self.update, compare=zone, history=False
-        )
+        overview = figures.reseller_overview(reseller=reseller, update=self.update, compare=zone)
         orgs, org_resources = figures.reseller_organizations_usage(
             reseller=reseller, update=self.update, page=self.request.GET.get("page", 1)
         )

@@ -8,8 +8,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from hostmeter.api.filtersets import RecordFilter, choice_filter
 from hostmeter.metering.models import UsageRow, UsageUpdate
-from hostmeter.metering.selectors.updates import UnknownPeriod, UsagePeriod, usage_period_named
-from hostmeter.tenancy.models import Organization, Provider, Reseller, ResellerLink
+from hostmeter.metering.selectors.updates import UnknownPeriod, UsagePeriod, usage_period_for_key
+from hostmeter.tenancy.models import Organization, Reseller, ResellerLink
 
 
 class PeriodFormField(forms.CharField):
@@ -20,7 +20,7 @@ class PeriodFormField(forms.CharField):
         if not key:
             return None
         try:
-            return usage_period_named(key=key, zone=Provider.get().zone)
+            return usage_period_for_key(key)
         except UnknownPeriod as exc:
             raise ValidationError(str(exc), code="invalid") from exc
 

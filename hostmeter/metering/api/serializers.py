@@ -9,7 +9,7 @@ from hostmeter.metering.models import UsageUpdate
 from hostmeter.metering.selectors.updates import (
     UnknownPeriod,
     UsagePeriod,
-    usage_period_named,
+    usage_period_for_key,
     usage_period_of,
 )
 from hostmeter.tenancy.models import Provider
@@ -33,12 +33,9 @@ class PeriodField(serializers.CharField):
     def to_internal_value(self, data) -> UsagePeriod:
         key = super().to_internal_value(data)
         try:
-            found = usage_period_named(key=key, zone=Provider.get().zone)
+            return usage_period_for_key(key)
         except UnknownPeriod as exc:
             raise serializers.ValidationError(str(exc)) from exc
-        if found is None:  # only for a blank key, which CharField refuses first
-            raise serializers.ValidationError("There are no usage figures yet.")
-        return found
 
     def to_representation(self, value: UsagePeriod) -> str:
         return value.key
@@ -61,8 +58,11 @@ class UpdatePeriodSerializer(serializers.Serializer):
 
 
 def period_key(update: UsageUpdate, context: dict) -> str | None:
-    """The update's billing period (YYYY-MM), the provider's zone read once per answer."""
-    zone = context.setdefault("provider_zone", Provider.get().zone)
+    """The update's billing period (YYYY-MM), the provider's zone read once per answer
+    (the context is the whole answer's, shared by its rows)."""
+    zone = context.get("provider_zone")
+    if zone is None:
+        zone = context["provider_zone"] = Provider.get().zone
     found = usage_period_of(update=update, zone=zone)
     return found.key if found else None
 

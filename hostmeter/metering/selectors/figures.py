@@ -31,7 +31,7 @@ from hostmeter.tenancy.models import (
 
 from ..models import UsageAdjustment, UsageRollup, UsageRow, UsageUpdate
 from .schedule import usage_schedule_next
-from .updates import UsagePeriod, usage_update_latest
+from .updates import UsagePeriod, usage_period_of, usage_update_latest
 
 HISTORY = 60  # updates shown in charts
 
@@ -45,13 +45,8 @@ class UsageStatus:
     next_run: datetime | None
     pending: UsageUpdate | None  # queued or running
     last_failed: UsageUpdate | None
-    period: Period | None = None  # the latest update's billing period
+    period: UsagePeriod | None = None  # the latest update's billing period
     shown: UsagePeriod | None = None  # the billing period a page shows (None: the latest)
-
-    @property
-    def period_closed(self) -> bool:
-        """The latest update is its period's last: its counters are the period's totals."""
-        return bool(self.latest and self.period and self.latest.cutoff == self.period.end)
 
     @property
     def showing_earlier(self) -> bool:
@@ -71,9 +66,7 @@ def usage_status(*, provider: Provider) -> UsageStatus:
         None,
     )
     next_run = usage_schedule_next(provider=provider, now=timezone.now())[0]
-    period = None
-    if latest and latest.period_start and latest.period_end:
-        period = period_from_bounds(latest.period_start, latest.period_end, zone=provider.zone)
+    period = usage_period_of(update=latest, zone=provider.zone) if latest else None
     return UsageStatus(
         latest=latest, next_run=next_run, pending=pending, last_failed=failed, period=period
     )
@@ -378,10 +371,9 @@ def reseller_overview(
     reseller: Reseller,
     update: UsageUpdate | None,
     compare: ZoneInfo | None = None,
-    history: bool = True,
 ) -> dict[str, Any]:
-    """Counts, services, five figures per resource (compare: as in rollup_figures), and
-    (history) trend of one reseller up to the update."""
+    """Counts, services and five figures per resource (compare: as in rollup_figures) of
+    one reseller (its trend: usage_history)."""
     below = ResellerLink.objects.filter(ancestor=reseller)
     counts = below.aggregate(
         direct_sub_resellers=Count("pk", filter=Q(depth=1)),
@@ -395,7 +387,6 @@ def reseller_overview(
         "counts": counts,
         "services": list(reseller.services.order_by("position")),
         "figures": rollup_figures(update=update, reseller=reseller, compare=compare),
-        **({"history": usage_history(reseller=reseller, until=update)} if history else {}),
     }
 
 

@@ -1,11 +1,13 @@
 """Which usage update the pages, files and API show: the latest, or a billing period's."""
 
 from dataclasses import dataclass
+from types import EllipsisType
 from zoneinfo import ZoneInfo
 
 from django.db.models import F
 
 from hostmeter.tenancy.billing import Period, period_from_bounds
+from hostmeter.tenancy.models import Provider
 
 from ..models import UsageUpdate
 
@@ -42,22 +44,22 @@ class UnknownPeriod(ValueError):
     """A period that is not YYYY-MM, or has no figures."""
 
 
-def usage_periods(*, zone: ZoneInfo) -> list[UsagePeriod]:
+def usage_periods(
+    *, zone: ZoneInfo, latest: UsageUpdate | None | EllipsisType = ...
+) -> list[UsagePeriod]:
     """The current period to date (the latest update's) and every closed period (the
-    update as of its end), newest first. A month closes once, so there are few."""
-    latest = usage_update_latest()
-    if latest is None or latest.period_start is None or latest.period_end is None:
+    update as of its end), newest first. A month closes once, so there are few.
+    latest: the latest completed update (or None), when the caller has read it already."""
+    if latest is ...:
+        latest = usage_update_latest()
+    if latest is None or latest.period_start is None:
         return []
     closed = UsageUpdate.objects.filter(
         status=UsageUpdate.Status.SUCCEEDED, cutoff=F("period_end")
     ).order_by("-cutoff")
     found = [] if latest.closes_period else [latest]
     found += list(closed)
-    return [
-        UsagePeriod(period_from_bounds(u.period_start, u.period_end, zone=zone), u)
-        for u in found
-        if u.period_start is not None and u.period_end is not None
-    ]
+    return [p for u in found if (p := usage_period_of(update=u, zone=zone)) is not None]
 
 
 def usage_period_named(
@@ -78,6 +80,25 @@ def usage_period_named(
     raise UnknownPeriod(
         f"“{key[:20]}” is not a billing period with usage figures (YYYY-MM; known: {known})."
     )
+
+
+def usage_period_for_key(key: str) -> UsagePeriod:
+    """The billing period a YYYY-MM key names, dated in the provider's time zone (the
+    API's and the commands' `period`); UnknownPeriod for anything else."""
+    found = usage_period_named(key=key, zone=Provider.get().zone)
+    if found is None:  # no key, or no figures at all
+        raise UnknownPeriod("Give a billing period as YYYY-MM; there are no usage figures yet.")
+    return found
+
+
+def usage_update_of_period(*, key: str, zone: ZoneInfo) -> UsageUpdate | None:
+    """The update a page, a report or the API shows for a period key: a closed period's
+    closing update, the current period's latest; without a key, the latest update (one
+    query). None before the first update; UnknownPeriod for a key with no figures."""
+    if not key:
+        return usage_update_latest()
+    found = usage_period_named(key=key, zone=zone)
+    return found.update if found else None
 
 
 def usage_period_of(*, update: UsageUpdate, zone: ZoneInfo) -> UsagePeriod | None:
