@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files import File
@@ -187,20 +188,19 @@ def report_request_many(
 # ---------------------------------------------------------------- generation
 
 
-def _file_name(report: Report) -> str:
+def _file_name(report: Report, *, zone: ZoneInfo) -> str:
     """hostmeter-reseller-<domain>-<period>.csv: see _period_part."""
     # a reseller's or an organization's report has its subject, the others none (the
     # subject_matches_kind constraint): "reseller-<domain>", "organization-<domain>"
     holder = report.reseller or report.organization
     subject = f"{report.kind}-{holder.domain}" if holder else WHOLE_NAMES[report.kind]
-    return f"hostmeter-{subject}-{_period_part(report.update)}.{report.format}"
+    return f"hostmeter-{subject}-{_period_part(report.update, zone=zone)}.{report.format}"
 
 
-def _period_part(update: UsageUpdate) -> str:
+def _period_part(update: UsageUpdate, *, zone: ZoneInfo) -> str:
     """Which figures a file holds, in its name: "2026-11" for a closed period (its closing
     update: one per period), "2026-12-to-date-20261204-0200" for a period to date (the
     update's time in the provider's zone), so each report's name is its own."""
-    zone = Provider.get().zone
     when = update.cutoff.astimezone(zone).strftime("%Y%m%d-%H%M")
     found = usage_period_of(update=update, zone=zone)
     if found is None:
@@ -286,9 +286,10 @@ def report_generate(*, report_id: int) -> Report:
         else:
             sha256, size = out.sha256.hexdigest(), out.size
         _pause_for_tests()
+        stored_as = _file_name(report, zone=provider.zone)
         with open(tmp_path, "rb") as done:
             name = default_storage.save(
-                f"reports/{report.update.cutoff:%Y/%m}/{report.pk}-{_file_name(report)}",
+                f"reports/{report.update.cutoff:%Y/%m}/{report.pk}-{stored_as}",
                 _StoredTempFile(done),
             )
         ready = mine.update(
@@ -436,6 +437,7 @@ def report_download_response(*, reports: list[Report], user: User | None) -> Fil
     if missing:
         _fail_missing(missing)
         raise ReportFileMissing(missing)
+    zone = Provider.get().zone
     if len(reports) == 1:
         report = reports[0]
         handle = default_storage.open(report.file.name, "rb")
@@ -443,7 +445,7 @@ def report_download_response(*, reports: list[Report], user: User | None) -> Fil
         return FileResponse(
             handle,
             as_attachment=True,
-            filename=_file_name(report),
+            filename=_file_name(report, zone=zone),
             content_type=_content_type(report),
         )
     _scratch().mkdir(parents=True, exist_ok=True)
@@ -452,7 +454,7 @@ def report_download_response(*, reports: list[Report], user: User | None) -> Fil
         for report in reports:
             with (
                 default_storage.open(report.file.name, "rb") as src,
-                archive.open(_file_name(report), "w") as dst,
+                archive.open(_file_name(report, zone=zone), "w") as dst,
             ):
                 while block := src.read(1 << 20):
                     dst.write(block)
@@ -461,7 +463,7 @@ def report_download_response(*, reports: list[Report], user: User | None) -> Fil
     return FileResponse(
         spool,
         as_attachment=True,
-        filename=f"hostmeter-reports-{_period_part(reports[0].update)}.zip",
+        filename=f"hostmeter-reports-{_period_part(reports[0].update, zone=zone)}.zip",
         content_type="application/zip",
     )
 
