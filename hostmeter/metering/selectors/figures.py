@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from django.core.paginator import Page
 from django.db.models import (
     Count,
+    Exists,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -189,11 +191,18 @@ def _late_after_close(
     if organization is not None:
         adjustments = adjustments.filter(organization=organization)
     elif reseller is not None:
+        # EXISTS per adjustment (there are few), not IN: SQLite built the list of every
+        # usage row below the reseller first, ~100 ms on a big one with no adjustment
+        # at all (docs/benchmarks.md, Load, "CPU per request").
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
         adjustments = adjustments.filter(
-            organization_id__in=UsageRow.objects.filter(
-                update=update, reseller_id__in=below
-            ).values("organization_id")
+            Exists(
+                UsageRow.objects.filter(
+                    update=update,
+                    organization_id=OuterRef("organization_id"),
+                    reseller_id__in=below,
+                )
+            )
         )
     late = dict(adjustments.order_by().values_list("resource_id").annotate(total=Sum("value")))
     for f in figures:
