@@ -36,6 +36,7 @@ from .schedule import usage_schedule_next
 from .updates import UsagePeriod, usage_period_of, usage_update_latest
 
 HISTORY = 60  # updates shown in charts
+_NO_RESOURCE = -1  # an id no resource has
 
 
 # ---------------------------------------------------------------- status line
@@ -348,9 +349,8 @@ def top_resellers(
     """
     if update is None or not resource_ids:
         return {}
-    parts: list[str] = []
-    params: list[Any] = []
-    for n, resource_id in enumerate(resource_ids):
+
+    def leaders_sql(resource_id: int) -> tuple[str, tuple]:
         leaders = (
             UsageRollup.objects.filter(
                 update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
@@ -358,8 +358,23 @@ def top_resellers(
             .order_by("-used", "reseller_id")
             .values("pk")[:per_resource]
         )
-        sql, part_params = leaders.query.get_compiler(using=leaders.db).as_sql()
-        parts.append(f"SELECT * FROM ({sql}) leaders_{n}")
+        return leaders.query.get_compiler(using=leaders.db).as_sql()
+
+    # The parts differ in their resource only: one is compiled (with an id no resource
+    # has) and its resource parameter replaced, not one compiled a resource (~0.4 ms each)
+    sql, shape = leaders_sql(_NO_RESOURCE)
+    at = [i for i, value in enumerate(shape) if value == _NO_RESOURCE]
+    parts: list[str] = []
+    params: list[Any] = []
+    for n, resource_id in enumerate(resource_ids):
+        if len(at) == 1:
+            part_sql, part_params = (
+                sql,
+                [resource_id if i in at else v for i, v in enumerate(shape)],
+            )
+        else:  # the parameters did not say where the resource goes
+            part_sql, part_params = leaders_sql(resource_id)
+        parts.append(f"SELECT * FROM ({part_sql}) leaders_{n}")
         params.extend(part_params)
     ranked = (
         UsageRollup.objects.filter(pk__in=RawSQL(" UNION ALL ".join(parts), params))
@@ -411,21 +426,25 @@ def reseller_organizations_usage(
     qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")
     page_obj = page_of(qs.order_by("name_key", "pk"), page, per_page)
     resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
-    usage: dict[int, dict[int, UsageRow]] = {}
+    # the figures alone, of the resources shown: a model object per usage row (25
+    # organizations, ~20 rows each) cost more than the page's SQL
+    usage: dict[int, dict[int, tuple]] = {}
     if update is not None:
         rows = UsageRow.objects.filter(
-            update=update, organization__in=[o.pk for o in page_obj.object_list]
-        )
-        for row in rows:
-            usage.setdefault(row.organization_id, {})[row.resource_id] = row
+            update=update,
+            organization__in=[o.pk for o in page_obj.object_list],
+            resource__in=[r.pk for r in resources],
+        ).values_list("organization_id", "resource_id", "limit", "used", "increment", "peak")
+        for org_id, resource_id, *figures in rows:
+            usage.setdefault(org_id, {})[resource_id] = tuple(figures)
     for org in page_obj.object_list:
         org.usage_cells = [_cell(usage.get(org.pk, {}).get(r.pk), r) for r in resources]
     return page_obj, resources
 
 
-def _cell(row: UsageRow | None, resource: Resource) -> ResourceFigures | None:
-    if row is None:
+def _cell(figures: tuple | None, resource: Resource) -> ResourceFigures | None:
+    """A cell's figures: (limit, used, increment, peak) of the row, None without one."""
+    if figures is None:
         return None
-    return ResourceFigures(
-        resource, row.limit, None, row.used, increment=row.increment, peak=row.peak
-    )
+    limit, used, increment, peak = figures
+    return ResourceFigures(resource, limit, None, used, increment=increment, peak=peak)
