@@ -17,7 +17,9 @@ time per request does not, so this measures it, page by page, deterministically:
    bench/load_users.py in its variants (the sorts, the searches, a few pages, …):
    a warm-up round, then --rounds rounds. Per request: the CPU time of this process
    (time.process_time: on SQLite the database's work too), on PostgreSQL the CPU time
-   of its server backend (/proc/<pid>/schedstat), SQL queries, bytes.
+   of its server backend (/proc/<pid>/schedstat), SQL queries, bytes, and the Python
+   function calls of one request (cProfile), which unlike CPU time do not grow when
+   other work shares the cores.
 3. With --profile N, N more rounds of each page under cProfile: each page's functions
    with the most time, and the same over the load test's mix of pages.
 
@@ -233,6 +235,16 @@ def sign_in() -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
+def python_calls(panel: Panel, url: str, fragment: bool) -> int:
+    """Python function calls of one request: the same however busy the machine is (CPU
+    time is not: other work on the cores slows this one's too)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    panel.get(url, fragment=fragment)
+    profiler.disable()
+    return sum(calls for _, calls, *_ in pstats.Stats(profiler).stats.values())
+
+
 def measure(plan: dict, rounds: int, profile_rounds: int, top: int) -> dict:
     import django
 
@@ -260,6 +272,7 @@ def measure(plan: dict, rounds: int, profile_rounds: int, top: int) -> dict:
             )
             page["queries"].append(len(ctx.captured_queries))
             page["bytes"].append(len(content))
+            page.setdefault("calls", []).append(python_calls(panel, url, fragment))
     for name, _, urls, fragment in measured:
         cpu, db, wall = [], [], []
         for _ in range(rounds):
@@ -281,9 +294,10 @@ def measure(plan: dict, rounds: int, profile_rounds: int, top: int) -> dict:
         log(f"{name}: {out[name]['cpu_ms']:.1f} ms CPU, {out[name]['db_ms']:.1f} ms backend")
     weights = sum(p["weight"] for p in out.values())
     mix = {
-        "cpu_ms": sum(p["weight"] * p["cpu_ms"] for p in out.values()) / weights,
-        "db_ms": sum(p["weight"] * p["db_ms"] for p in out.values()) / weights,
+        key: sum(p["weight"] * p[key] for p in out.values()) / weights
+        for key in ("cpu_ms", "db_ms")
     }
+    mix["calls"] = sum(p["weight"] * statistics.mean(p["calls"]) for p in out.values()) / weights
     result = {"pages": out, "mix": mix, "conn_max_age": connection.settings_dict["CONN_MAX_AGE"]}
     if profile_rounds:
         result["profiles"] = profiles(panel, measured, profile_rounds, top)
@@ -383,8 +397,8 @@ def run_engine(engine: str, args) -> dict:
 def table(results: list[dict]) -> str:
     lines = [
         "| engine | page | weight | requests | CPU ms (mean) | median | max "
-        "| backend CPU ms | queries | KB |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| backend CPU ms | queries | Python calls | KB |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         for name, p in r["pages"].items():
@@ -392,12 +406,13 @@ def table(results: list[dict]) -> str:
             lines.append(
                 f"| {r['engine_version']} | {name} | {p['weight']:g} | {p['requests']} "
                 f"| {p['cpu_ms']:.1f} | {p['cpu_median_ms']:.1f} | {p['cpu_max_ms']:.1f} "
-                f"| {p['db_ms']:.1f} | {queries} | {statistics.mean(p['bytes']) / 1000:.0f} |"
+                f"| {p['db_ms']:.1f} | {queries} | {statistics.mean(p['calls']):,.0f} "
+                f"| {statistics.mean(p['bytes']) / 1000:.0f} |"
             )
         m = r["mix"]
         lines.append(
             f"| {r['engine_version']} | **the load test's mix** | | | **{m['cpu_ms']:.1f}** "
-            f"| | | **{m['db_ms']:.1f}** | | |"
+            f"| | | **{m['db_ms']:.1f}** | | **{m['calls']:,.0f}** | |"
         )
     return "\n".join(lines)
 
