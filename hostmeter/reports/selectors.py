@@ -174,7 +174,8 @@ class _ReadyByUpdate:
 
     def __getitem__(self, bounds: slice) -> list[Report]:
         start, stop = bounds.start or 0, bounds.stop  # the paginator always gives a stop
-        spanned, skipped, seen = [], 0, 0
+        spanned: list[int] = []
+        skipped = seen = 0
         for pk, n in self.updates:
             if seen + n > start and seen < stop:
                 if not spanned:

@@ -111,7 +111,8 @@ def _with_services(rows: list[_Holder]) -> list[_Holder]:
             services[pk] = Service(pk=pk, code=code, name=name, position=position)
         by_row.setdefault(row_id, []).append(services[pk])
     for row in rows:
-        row.service_list = by_row.get(row.pk, [])
+        # an attribute for the template, which the models' stubs cannot know of
+        row.service_list = by_row.get(row.pk, [])  # type: ignore[attr-defined]
     return rows
 
 

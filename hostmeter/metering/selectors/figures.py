@@ -326,13 +326,13 @@ def provider_summary(
     # four counts, not two with FILTER: those read every row and tested each (~17 ms of
     # PostgreSQL at 100,000 organizations), a bare count and one through the reseller
     # index take ~6 (docs/benchmarks.md, Load)
-    counts = {
+    counts: dict[str, int] = {
         "resellers": Reseller.objects.count(),
         "sub_resellers": Reseller.objects.filter(parent__isnull=False).count(),
         "organizations": Organization.objects.count(),
         "direct": Organization.objects.filter(reseller__isnull=True).count(),
     }
-    counts["subscriptions"] = sum(g.subscribers for g in services)
+    counts["subscriptions"] = sum(g.subscribers or 0 for g in services)
     counts["services"] = sum(1 for g in services if g.subscribers)
     resource_ids = [f.resource.pk for group in services for f in group.resources]
     top = top_resellers(update=update, resource_ids=resource_ids)
@@ -353,7 +353,7 @@ def top_resellers(
     if update is None or not resource_ids:
         return {}
 
-    def leaders_sql(resource_id: int) -> tuple[str, tuple]:
+    def leaders_sql(resource_id: int) -> tuple[str, list[Any]]:
         leaders = (
             UsageRollup.objects.filter(
                 update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
@@ -361,7 +361,8 @@ def top_resellers(
             .order_by("-used", "reseller_id")
             .values("pk")[:per_resource]
         )
-        return leaders.query.get_compiler(using=leaders.db).as_sql()
+        sql, params = leaders.query.get_compiler(using=leaders.db).as_sql()
+        return str(sql), list(params)
 
     # The parts differ in their resource only: one is compiled (with an id no resource
     # has) and its resource parameter replaced, not one compiled a resource (~0.4 ms each)
@@ -431,7 +432,7 @@ def reseller_organizations_usage(
     resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
     # the figures alone, of the resources shown: a model object per usage row (25
     # organizations, ~20 rows each) cost more than the page's SQL
-    usage: dict[int, dict[int, tuple]] = {}
+    usage: dict[int, dict[int, tuple[Any, ...]]] = {}
     if update is not None:
         rows = UsageRow.objects.filter(
             update=update,
@@ -445,7 +446,7 @@ def reseller_organizations_usage(
     return page_obj, resources
 
 
-def _cell(figures: tuple | None, resource: Resource) -> ResourceFigures | None:
+def _cell(figures: tuple[Any, ...] | None, resource: Resource) -> ResourceFigures | None:
     """A cell's figures: (limit, used, increment, peak) of the row, None without one."""
     if figures is None:
         return None
