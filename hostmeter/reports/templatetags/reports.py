@@ -15,7 +15,7 @@ _PLAIN = {
 
 
 @register.simple_tag
-def report_cells(row, oob: bool = False) -> SafeString:
+def report_status_cells(row, oob: bool = False) -> SafeString:
     """A listed row's report status and report last updated cells (with_report's
     annotations), swapped in by id when oob (the status poll). A list shows them on
     every row, where a template of their own cost ~2 ms a page."""
