@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from hostmeter.paging import PER_PAGE, page_of
 from hostmeter.tenancy.billing import Period, period_from_bounds
@@ -109,7 +110,7 @@ class ResourceFigures:
             return None
         return self.limit - (self.allocated or 0)
 
-    @property
+    @cached_property  # asked up to four times a cell (over, flagged, the text)
     def percent(self) -> Decimal | None:
         if not self.limit:
             return None
