@@ -28,6 +28,7 @@ from hostmeter.metering.selectors.updates import (
 )
 from hostmeter.paging import PER_PAGE, page_of
 from hostmeter.tenancy.models import Organization, Reseller
+from hostmeter.tenancy.scope import Scope
 
 from .models import IN_PROGRESS, Report, ReportEvent
 
@@ -36,6 +37,19 @@ HOLDER: dict[str, str] = {
     Report.Kind.RESELLER: "reseller_id",
     Report.Kind.ORGANIZATION: "organization_id",
 }
+
+
+def reports_seen(scope: Scope, qs: QuerySet[Report] | None = None) -> QuerySet[Report]:
+    """The reports a scope sees: every one, or a reseller login's: those of the resellers
+    and organizations in its subtree (the provider's whole-customer-base files are not
+    its)."""
+    qs = Report.objects.all() if qs is None else qs
+    if scope.whole:
+        return qs
+    return qs.filter(
+        Q(reseller_id__in=scope.reseller_ids())
+        | Q(organization_id__in=scope.organizations().values("pk"))
+    )
 
 
 STATUS_RANK = Case(

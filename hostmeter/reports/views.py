@@ -11,6 +11,7 @@ from hostmeter.accounts.access import LevelRequiredMixin
 from hostmeter.accounts.levels import Action, user_can
 from hostmeter.metering.selectors.updates import usage_periods, usage_update_latest
 from hostmeter.metering.views import UsagePageMixin
+from hostmeter.tenancy.access import ScopeMixin
 
 from . import selectors
 from .forms import PeriodFilterForm
@@ -20,6 +21,7 @@ from .services import ReportError, ReportFileMissing, report_download_response, 
 
 class ReportsIndexView(LevelRequiredMixin, RedirectView):
     pattern_name = "usage:summary"
+    reseller_scoped = True  # to the summary, which is
 
 
 class ExportReportsView(UsagePageMixin, TemplateView):
@@ -80,15 +82,16 @@ class ExportGenerateView(LevelRequiredMixin, View):
         return HttpResponseRedirect(reverse("reports:export-reports"), status=303)
 
 
-class ReportDownloadView(LevelRequiredMixin, View):
-    """One report's file, checked for the login level on every request."""
+class ReportDownloadView(ScopeMixin, View):
+    """One report's file, checked for the login level on every request (a reseller login:
+    only its subtree's; another is not found)."""
 
     required_action = Action.GENERATE_REPORTS
+    reseller_scoped = True
 
     def get(self, request, pk):
-        report = get_object_or_404(
-            Report.objects.select_related("update", "reseller", "organization"), pk=pk
-        )
+        reports = Report.objects.select_related("update", "reseller", "organization")
+        report = get_object_or_404(selectors.reports_seen(self.scope, reports), pk=pk)
         if report.status != Report.Status.READY:
             return render(
                 request,
