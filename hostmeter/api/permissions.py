@@ -64,7 +64,10 @@ def _refusal(user, action: str, view) -> str:
     level = user_login_level(user)
     if level == LoginLevel.RESELLER:
         # user_can's `scoped`: no endpoint limits its answers to a reseller's subtree yet
-        return "A Reseller login sees its own customers' usage in the panel; the API is not open to it."
+        return (
+            "A Reseller login sees its own customers' usage in the panel; "
+            "the API is not open to it."
+        )
     label = LoginLevel(level).label if level else "no login level"
     allowed = ", ".join(lvl.label for lvl in LoginLevel if lvl in ALLOWED[action])
     what = "push usage samples" if getattr(view, "ingest", False) else Action(action).label

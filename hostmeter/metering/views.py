@@ -143,6 +143,8 @@ class UpdateRunView(LevelRequiredMixin, View):
 class UpdateStatusView(PeriodPageMixin, View):
     """htmx: the status line, polled while an update is queued or running."""
 
+    reseller_scoped = True  # the update's status and cut-off: nobody's usage
+
     def get(self, request):
         context = self.usage_context()
         response = render(request, "metering/_status_line.html", context)
