@@ -3,12 +3,12 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from hostmeter.accounts.levels import LoginLevel
+from hostmeter.accounts.models import User
 from hostmeter.accounts.services import user_save
 
 from .models import (
@@ -125,11 +125,11 @@ def tenancy_suspend_set(*, subject: Reseller | Organization, suspended: bool) ->
         subject.save(update_fields=["is_suspended"])
 
 
-def reseller_login_validate(*, username: str, password: str | None):
+def reseller_login_validate(*, username: str, password: str | None) -> User | None:
     """The reseller login with this username (None: a new one), after checking that the
     username is not a staff login of another level and that the password (needed for a
     new login) passes the password validators. Raises ValidationError."""
-    user = get_user_model().objects.filter(username=username).first()
+    user = User.objects.filter(username=username).first()
     if user is not None and user.login_level != LoginLevel.RESELLER:
         # made a reseller's, a staff login would lose what it may see; and the other way
         # round a reseller would gain everything

@@ -357,7 +357,7 @@ def reseller_summary(
         "sub_resellers": below["sub_resellers"] - below["direct_sub_resellers"],
         "organizations": below["organizations"],
         "direct": below["direct_organizations"],
-        "subscriptions": sum(g.subscribers for g in services),
+        "subscriptions": sum(g.subscribers or 0 for g in services),
         "services": sum(1 for g in services if g.subscribers),
     }
     resource_ids = [f.resource.pk for group in services for f in group.resources]
@@ -386,16 +386,16 @@ def top_resellers(
     parts: list[str] = []
     params: list[Any] = []
     for n, resource_id in enumerate(resource_ids):
-        leaders = UsageRollup.objects.filter(
+        rollups = UsageRollup.objects.filter(
             update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
         )
         if below is not None:
-            leaders = leaders.filter(
+            rollups = rollups.filter(
                 reseller_id__in=ResellerLink.objects.filter(ancestor=below, depth__gt=0).values(
                     "descendant_id"
                 )
             )
-        leaders = leaders.order_by("-used", "reseller_id").values("pk")[:per_resource]
+        leaders = rollups.order_by("-used", "reseller_id").values("pk")[:per_resource]
         sql, part_params = leaders.query.get_compiler(using=leaders.db).as_sql()
         parts.append(f"SELECT * FROM ({sql}) leaders_{n}")
         params.extend(part_params)
