@@ -19,8 +19,6 @@ def navigation(request) -> dict:
             "level_label": LoginLevel(level).label if level else "No level",
             "may_admin": user_can(user, Action.USE_ADMIN),
             "may_schedule": user_can(user, Action.MANAGE_SCHEDULE),
-            # the export reports tab holds the whole customer base's files: not a reseller's
-            "may_export_tab": user_can(user, Action.GENERATE_REPORTS),
             "section": "reports" if match and match.namespace in REPORTS_SECTION else "",
         }
     }

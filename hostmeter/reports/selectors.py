@@ -28,7 +28,7 @@ from hostmeter.metering.selectors.updates import (
 )
 from hostmeter.paging import PER_PAGE, page_of
 from hostmeter.tenancy.models import Organization, Reseller
-from hostmeter.tenancy.scope import Scope
+from hostmeter.tenancy.scope import WHOLE, Scope
 
 from .models import IN_PROGRESS, Report, ReportEvent
 
@@ -41,14 +41,15 @@ HOLDER: dict[str, str] = {
 
 def reports_seen(scope: Scope, qs: QuerySet[Report] | None = None) -> QuerySet[Report]:
     """The reports a scope sees: every one, or a reseller login's: those of the resellers
-    and organizations in its subtree (the provider's whole-customer-base files are not
-    its)."""
+    and organizations in its subtree and the files made for its subtree or one below it
+    (the provider's whole-customer-base files are not its)."""
     qs = Report.objects.all() if qs is None else qs
     if scope.whole:
         return qs
     return qs.filter(
         Q(reseller_id__in=scope.reseller_ids())
         | Q(organization_id__in=scope.organizations().values("pk"))
+        | Q(subtree_id__in=scope.reseller_ids())
     )
 
 
@@ -108,12 +109,14 @@ class WholeReport(TypedDict):
     formats: list[tuple[str, Report | None]]  # (format, its report if there is one)
 
 
-def whole_reports(*, update: UsageUpdate | None) -> list[WholeReport]:
-    """The summary, reseller usage and organization site usage reports of the latest update."""
+def whole_reports(*, update: UsageUpdate | None, scope: Scope = WHOLE) -> list[WholeReport]:
+    """The summary, reseller usage and organization site usage reports of the latest update
+    (a reseller login's: those of its subtree)."""
     kinds = [Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS]
     found: dict[tuple[str, str], Report] = {}
     if update is not None:
-        for report in Report.objects.filter(update=update, kind__in=kinds):
+        mine = Report.objects.filter(update=update, kind__in=kinds, subtree_id=scope.reseller_id)
+        for report in mine:
             found[(report.kind, report.format)] = report
     return [
         {
@@ -137,13 +140,18 @@ def in_progress_ids(rows: Iterable[Model]) -> list[int]:
 
 
 def earlier_reports(
-    *, page: int | str | None = 1, per_page: int = PER_PAGE, period: UsagePeriod | None = None
+    *,
+    page: int | str | None = 1,
+    per_page: int = PER_PAGE,
+    period: UsagePeriod | None = None,
+    scope: Scope = WHOLE,
 ) -> Page[Report]:
-    """Every generated file, newest update first: earlier ones stay downloadable. With a
-    period, the files of its updates (a closed one's file and those made while it ran)."""
+    """Every generated file the scope sees, newest update first: earlier ones stay
+    downloadable. With a period, the files of its updates (a closed one's file and those
+    made while it ran)."""
     qs = (
-        Report.objects.filter(status=Report.Status.READY)
-        .select_related("update", "reseller", "organization", "requested_by")
+        reports_seen(scope, Report.objects.filter(status=Report.Status.READY))
+        .select_related("update", "reseller", "organization", "subtree", "requested_by")
         .order_by("-update__cutoff", "-generated_at", "-pk")
     )
     if period is not None:

@@ -25,17 +25,21 @@ class ReportsIndexView(LevelRequiredMixin, RedirectView):
 
 
 class ExportReportsView(UsagePageMixin, TemplateView):
+    """The summary, reseller usage and organization site usage files (a reseller login's:
+    of its subtree) and every file generated that the login sees."""
+
     template_name = "reports/export_reports.html"
     tab = "export"
+    reseller_scoped = True
 
     def get_context_data(self, **kwargs):
         context = self.usage_context()
-        whole = selectors.whole_reports(update=self.latest)
+        whole = selectors.whole_reports(update=self.latest, scope=self.scope)
         zone = context["provider"].zone
         periods = usage_periods(zone=zone, latest=self.latest)
         period_form = PeriodFilterForm(self.request.GET, periods=periods)
         page_obj = selectors.earlier_reports(
-            page=self.request.GET.get("page", 1), period=period_form.chosen()
+            page=self.request.GET.get("page", 1), period=period_form.chosen(), scope=self.scope
         )
         context |= {
             "whole_reports": whole,
@@ -46,14 +50,18 @@ class ExportReportsView(UsagePageMixin, TemplateView):
             "page_obj": page_obj,
             "files": selectors.report_files(reports=page_obj.object_list, zone=zone),
             "may_audit": user_can(self.request.user, Action.MANAGE_STAFF),
+            # who asked for a file: the provider's staff names are not a reseller's business
+            "show_requester": self.scope.whole,
         }
         return context
 
 
-class ExportGenerateView(LevelRequiredMixin, View):
-    """Generate the summary, reseller usage or organization site usage report."""
+class ExportGenerateView(ScopeMixin, View):
+    """Generate the summary, reseller usage or organization site usage report (a reseller
+    login's: of its subtree)."""
 
     required_action = Action.GENERATE_REPORTS
+    reseller_scoped = True
     KINDS = (Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS)
 
     def post(self, request):
@@ -68,6 +76,7 @@ class ExportGenerateView(LevelRequiredMixin, View):
                 user=request.user,
                 format=fmt,
                 regenerate=request.POST.get("regenerate") == "1",
+                subtree=None if self.scope.whole else self.scope.reseller(),
             )
         except ReportError as exc:
             messages.error(request, str(exc))

@@ -26,6 +26,11 @@ class Scope:
     def whole(self) -> bool:
         return self.reseller_id is None
 
+    def reseller(self) -> Reseller:
+        """A reseller login's reseller (not for the whole provider)."""
+        assert self.reseller_id is not None
+        return Reseller.objects.get(pk=self.reseller_id)
+
     def reseller_ids(self) -> QuerySet:
         """The subtree's reseller ids (the reseller itself included), as a subquery."""
         return ResellerLink.objects.filter(ancestor_id=self.reseller_id).values("descendant_id")

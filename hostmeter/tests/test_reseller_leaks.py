@@ -44,7 +44,9 @@ PROVIDER_LEVELS = ("systems", "operations", "marketing", "support", "billing")
 @pytest.fixture
 def tenants(world, settings, tmp_path):
     """The world with a Ready CSV report of every reseller, every organization and each
-    whole-customer-base kind, a second (XLSX) report of Omega's, and the logins."""
+    whole-customer-base kind, a second (XLSX) report of Omega's, the XLSX summary,
+    reseller usage and organization site usage files of each reseller login's subtree,
+    and the logins."""
     settings.MEDIA_ROOT = tmp_path / "files"
     subjects = [(Report.Kind.RESELLER, getattr(world, n)) for n in RESELLERS]
     subjects += [(Report.Kind.ORGANIZATION, getattr(world, n)) for n in ORGANIZATIONS]
@@ -56,6 +58,13 @@ def tenants(world, settings, tmp_path):
         kind=Report.Kind.RESELLER, subject=world.omega, update=world.update, format="xlsx"
     )
     assert report_generate(report_id=report.pk).status == Report.Status.READY
+    # the files a reseller login generates for its subtree
+    for name in SUBTREE:
+        for kind in ("summary", "resellers", "organizations"):
+            report, _ = report_request(
+                kind=kind, update=world.update, subtree=getattr(world, name), format="xlsx"
+            )
+            assert report_generate(report_id=report.pk).status == Report.Status.READY
     logins = {
         name: reseller_login_save(
             username=f"{name}-login", reseller=getattr(world, name), password=PASSWORD
@@ -175,7 +184,7 @@ def test_no_page_file_or_endpoint_shows_a_reseller_login_another_subtree(tenants
     # what it asked to be generated is its own subtree's
     queued = Report.objects.exclude(pk__in=reports_before)
     for report in queued:
-        subject = report.reseller or report.organization
+        subject = report.reseller or report.organization or report.subtree
         assert subject is not None, report.kind
         name = next(n for n in chain(RESELLERS, ORGANIZATIONS) if getattr(world, n) == subject)
         assert name in SUBTREE[login], (login, report)

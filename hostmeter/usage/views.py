@@ -91,7 +91,7 @@ class SummaryView(TrendMixin, TemplateView):
             context |= figures.provider_summary(update=self.update, compare=zone)
             context |= self.trend_context(context)
         else:
-            reseller = Reseller.objects.get(pk=self.scope.reseller_id)
+            reseller = self.scope.reseller()
             context |= figures.reseller_summary(reseller=reseller, update=self.update, compare=zone)
             context |= self.trend_context(context, reseller=reseller)
             context["own_reseller"] = reseller
