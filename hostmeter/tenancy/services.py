@@ -140,7 +140,8 @@ def reseller_login_validate(*, username: str, password: str | None) -> User | No
         raise ValidationError({"password": "A new login needs a password."})
     if password:
         try:
-            validate_password(password, user=user)
+            # a new login is compared with its username too
+            validate_password(password, user=user or User(username=username))
         except ValidationError as exc:
             raise ValidationError({"password": exc.messages}) from exc
     return user
