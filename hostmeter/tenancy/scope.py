@@ -9,7 +9,7 @@ the reseller tree as it stands (ResellerLink), the same tree the provider's page
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from hostmeter.accounts.levels import LoginLevel, user_login_level
 
@@ -51,9 +51,18 @@ class Scope:
         qs = Organization.objects.all() if qs is None else qs
         return qs if self.whole else qs.filter(reseller_id__in=self.reseller_ids())
 
-    def holders(self, model: type[Reseller] | type[Organization]) -> QuerySet:
-        """The resellers or organizations seen, by model."""
-        return self.resellers() if model is Reseller else self.organizations()
+    def holders(
+        self, model: type[Reseller] | type[Organization], qs: QuerySet | None = None
+    ) -> QuerySet:
+        """The resellers or organizations seen, by model (of qs, when given)."""
+        return self.resellers(qs) if model is Reseller else self.organizations(qs)
+
+    def records(self, model: type[Model]) -> QuerySet:
+        """Where a record named in a request is looked for: the resellers or organizations
+        seen, any other model's records all (the API's record parameters)."""
+        if model is Reseller or model is Organization:
+            return self.holders(model)
+        return model._default_manager.all()
 
     def visible_ids(self, model: type[Reseller] | type[Organization], ids: list[int]) -> list[int]:
         """The ids given that this scope sees, in their order (the others are dropped, as

@@ -35,6 +35,7 @@ from hostmeter.metering.services.updates import (
     UsageUpdatePending,
     usage_update_start,
 )
+from hostmeter.tenancy.access import ScopedApiMixin
 from hostmeter.tenancy.models import Organization, Reseller
 
 from . import filtersets as f
@@ -83,8 +84,9 @@ def update_or_404(request, key: str, *, completed: bool = False) -> UsageUpdate:
 
 @extend_schema_view(get=extend_schema(summary="List usage updates"))
 @extend_schema(tags=["usage"])
-class UsageUpdateListView(ListView):
+class UsageUpdateListView(ScopedApiMixin, ListView):
     level_actions = {"GET": VIEW, "POST": SCHEDULE}
+    reseller_scoped = True  # when updates ran: the provider's details are left out
     serializer_class = s.UsageUpdateSerializer
     queryset = UsageUpdate.objects.select_related("requested_by")
     filterset_class = f.UsageUpdateFilterSet
@@ -111,8 +113,9 @@ class UsageUpdateListView(ListView):
 
 
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class UsageUpdateDetailView(ApiView):
+class UsageUpdateDetailView(ScopedApiMixin, ApiView):
     level_actions = {"GET": VIEW}
+    reseller_scoped = True
     serializer_class = s.UsageUpdateSerializer
 
     @extend_schema(
@@ -134,19 +137,24 @@ def _ref(update: UsageUpdate, context: dict) -> dict:
 
 
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class SummaryUsageView(ApiView):
+class SummaryUsageView(ScopedApiMixin, ApiView):
     level_actions = {"GET": VIEW}
     serializer_class = s.SummaryUsageSerializer
+    reseller_scoped = True
 
     @extend_schema(
         summary="The provider's summary in an update",
         description="Counts, and per service and resource: limit, sold (allocated), "
-        "available, used and usage %. 409 if the update is not completed.",
+        "available, used and usage %. 409 if the update is not completed. To a reseller "
+        "login, its own reseller's: its limits, what it allocated, its subtree's usage.",
         responses={200: s.SummaryUsageSerializer, 409: CONFLICT},
     )
     def get(self, request, update):
         found = update_or_404(request, update, completed=True)
-        summary = figures.provider_summary(update=found)
+        if self.scope.whole:
+            summary = figures.provider_summary(update=found)
+        else:
+            summary = figures.reseller_summary(reseller=self.scope.reseller(), update=found)
         data = {
             "update": _ref(found, self.get_serializer_context()),
             "counts": summary["counts"],
@@ -157,8 +165,9 @@ class SummaryUsageView(ApiView):
 
 # A reseller's or an organization's usage in a completed update: the subclass names the
 # subject's queryset and its figures (a comment: a view's docstring is its description).
-class SubjectUsageView(ApiView):
+class SubjectUsageView(ScopedApiMixin, ApiView):
     level_actions = {"GET": VIEW}
+    reseller_scoped = True
     subjects = None
 
     def usage(self, subject, update: UsageUpdate) -> dict:
@@ -166,7 +175,8 @@ class SubjectUsageView(ApiView):
 
     def get(self, request, update, domain):
         found = update_or_404(request, update, completed=True)
-        subject = get_object_or_404(self.subjects, domain=domain.lower())
+        seen = self.scope.holders(self.subjects.model, self.subjects)
+        subject = get_object_or_404(seen, domain=domain.lower())
         data = {"update": _ref(found, self.get_serializer_context()), **self.usage(subject, found)}
         return Response(self.get_serializer(data).data)
 
@@ -213,8 +223,9 @@ class OrganizationUsageView(SubjectUsageView):
 
 
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class UpdateOrganizationsView(ListView):
+class UpdateOrganizationsView(ScopedApiMixin, ListView):
     level_actions = {"GET": VIEW}
+    reseller_scoped = True
     serializer_class = s.OrganizationUsageRowSerializer
     # The model, for the schema's filter parameters; get() lists the update's organizations.
     queryset = Organization.objects.none()
@@ -229,7 +240,8 @@ class UpdateOrganizationsView(ListView):
     )
     def get(self, request, update):
         found = update_or_404(request, update, completed=True)
-        qs = self.filter_queryset(selectors.update_organizations_query(update=found))
+        frozen = selectors.update_organizations_query(update=found)
+        qs = self.filter_queryset(self.scope.organizations(frozen))
         page = self.paginate_queryset(qs)
         selectors.update_usage_cells(update=found, organizations=page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -42,7 +42,13 @@ class _TenantSerializer(serializers.ModelSerializer):
 
 class ResellerSerializer(_TenantSerializer):
     detail = "reseller-detail"
-    parent = serializers.SlugRelatedField(slug_field="domain", read_only=True, allow_null=True)
+    parent = serializers.SlugRelatedField(
+        slug_field="domain",
+        read_only=True,
+        allow_null=True,
+        help_text="The parent reseller's domain; null: added by the provider (or, to a "
+        "reseller login, its own reseller: it does not see who is above it).",
+    )
     sub_resellers = serializers.SlugRelatedField(
         source="children",
         slug_field="domain",
@@ -66,6 +72,13 @@ class ResellerSerializer(_TenantSerializer):
             "is_suspended",
             "created_at",
         ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        scope = self.context.get("scope")
+        if scope is not None and instance.pk == scope.reseller_id:
+            data["parent"] = None  # above a reseller login's subtree
+        return data
 
 
 class OrganizationSerializer(_TenantSerializer):

@@ -2,7 +2,7 @@
 by Systems and Operations."""
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from hostmeter.api.views.base import (
     created,
     valid_data,
 )
+from hostmeter.tenancy.access import ScopedApiMixin
 from hostmeter.tenancy.models import Organization, Reseller, Resource, ResourceLimit, Service
 from hostmeter.tenancy.services import (
     limit_set,
@@ -32,10 +33,11 @@ from . import serializers as s
 
 
 @extend_schema(tags=["catalog"])
-class ServiceListView(ApiView):
+class ServiceListView(ScopedApiMixin, ApiView):
     """The service catalog, each service with its resources."""
 
     level_actions = {"GET": VIEW}
+    reseller_scoped = True  # the catalog: nobody's usage
     serializer_class = s.ServiceSerializer
     pagination_class = None
     queryset = Service.objects.prefetch_related(
@@ -51,10 +53,11 @@ class ServiceListView(ApiView):
 
 
 @extend_schema(tags=["catalog"])
-class ResourceListView(ApiView):
+class ResourceListView(ScopedApiMixin, ApiView):
     """The metered resources with their unit, kind (gauge or counter) and threshold."""
 
     level_actions = {"GET": VIEW}
+    reseller_scoped = True  # the catalog: nobody's usage
     serializer_class = s.ResourceSerializer
     pagination_class = None
     queryset = Resource.objects.select_related("service")
@@ -77,8 +80,14 @@ ORGANIZATIONS = Organization.objects.select_related("reseller").prefetch_related
 # Resellers and organizations are added, changed and suspended alike: the subclass says
 # which write serializer and which save service (save(data, current)). Comments, not
 # docstrings, on these mixins: a view's docstring is its description in the schema.
-class TenantViewMixin:
+# A reseller login reads its subtree (writing is for the levels that manage tenancy).
+class TenantViewMixin(ScopedApiMixin):
     write_serializer_class = None
+    reseller_scoped = True
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        return self.scope.holders(qs.model, qs)
 
     def save(self, data: dict, current=None):
         raise NotImplementedError
@@ -213,12 +222,23 @@ class OrganizationDetailView(OrganizationViewMixin, TenantDetailView):
 
 @extend_schema_view(get=extend_schema(summary="List limits"))
 @extend_schema(tags=["tenancy"])
-class LimitListView(ListView):
+class LimitListView(ScopedApiMixin, ListView):
     level_actions = {"GET": VIEW, "POST": TENANCY}
+    reseller_scoped = True
     serializer_class = s.LimitSerializer
     queryset = ResourceLimit.objects.select_related("resource", "reseller", "organization")
     filterset_class = f.LimitFilterSet
     orderings = {"id": ("id",), "-id": ("-id",)}
+
+    def get_queryset(self):
+        """A reseller login's: the limits of its subtree's resellers (its own, given to it,
+        included) and organizations, not the provider's capacity."""
+        qs = super().get_queryset()
+        if self.scope.whole:
+            return qs
+        return qs.filter(
+            Q(reseller__in=self.scope.resellers()) | Q(organization__in=self.scope.organizations())
+        )
 
     @extend_schema(
         summary="Set a limit (Systems, Operations)",

@@ -75,8 +75,10 @@ def test_a_reseller_login_signs_in_and_sees_its_summary(acme):
     assert response.redirect_chain[-1][0] == "/reports/usage/"
     page = response.content.decode()
     assert "Acme Hosting: your sub-resellers and your organizations" in page
-    for refused in ("/reports/usage/schedule/", "/reports/usage/audit/", "/api/v1/resellers/"):
+    for refused in ("/reports/usage/schedule/", "/reports/usage/audit/"):
         assert client.get(refused).status_code == 403, refused
+    ingest = client.post("/api/v1/usage-samples/", [], content_type="application/json")
+    assert ingest.status_code == 403
     assert client.get("/admin/").status_code == 302  # the admin's own sign-in
 
 
