@@ -139,3 +139,39 @@ def test_it_cannot_ingest_change_tenancy_or_run_updates(acme_api, world, method,
     assert response.status_code == 403, response.data
     world.zeta.refresh_from_db()
     assert world.zeta.name == "Zeta Shop"
+
+
+def test_operations_makes_and_lists_reseller_logins_through_the_api(world, operations):
+    made = operations.post(
+        "/api/v1/reseller-logins/",
+        {"username": "omega-admin", "reseller": "omega.example", "password": PASSWORD},
+        format="json",
+    )
+    assert made.status_code == 201, made.data
+    assert made.data == {
+        "username": "omega-admin",
+        "reseller": "omega.example",
+        "email": "",
+        "is_active": True,
+        "last_login": None,
+    }
+    moved = operations.post(
+        "/api/v1/reseller-logins/",
+        {"username": "omega-admin", "reseller": "acme.example"},
+        format="json",
+    )
+    assert moved.status_code == 200 and moved.data["reseller"] == "acme.example"
+    listed = operations.get("/api/v1/reseller-logins/", {"reseller": "acme.example"})
+    assert [r["username"] for r in listed.data["results"]] == ["omega-admin"]
+    staff = operations.post(
+        "/api/v1/reseller-logins/",
+        {"username": operations.user.username, "reseller": "acme.example", "password": PASSWORD},
+        format="json",
+    )
+    assert staff.status_code == 400 and "staff login" in str(staff.data["username"])
+    weak = operations.post(
+        "/api/v1/reseller-logins/",
+        {"username": "new-one", "reseller": "acme.example", "password": "123"},
+        format="json",
+    )
+    assert weak.status_code == 400 and "password" in weak.data

@@ -9,6 +9,7 @@ from hostmeter.tenancy.models import (
     Organization,
     Reseller,
     ResellerLink,
+    ResellerLogin,
     Resource,
     ResourceLimit,
     Service,
@@ -114,3 +115,11 @@ class LimitFilterSet(RecordsFilterSet):
         if value == "provider":
             return queryset.filter(reseller__isnull=True, organization__isnull=True)
         return queryset.filter(**{f"{value}__isnull": False})
+
+
+class ResellerLoginFilterSet(RecordsFilterSet):
+    reseller = RecordFilter(model=Reseller, help_text="One reseller's logins (domain).")
+
+    class Meta:
+        model = ResellerLogin
+        fields = ["reseller"]

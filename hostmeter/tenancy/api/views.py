@@ -1,10 +1,13 @@
 """The catalog, resellers, organizations and limits: read by every usage level, changed
 by Systems and Operations."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from hostmeter.api.views.base import (
@@ -18,10 +21,18 @@ from hostmeter.api.views.base import (
     valid_data,
 )
 from hostmeter.tenancy.access import ScopedApiMixin
-from hostmeter.tenancy.models import Organization, Reseller, Resource, ResourceLimit, Service
+from hostmeter.tenancy.models import (
+    Organization,
+    Reseller,
+    ResellerLogin,
+    Resource,
+    ResourceLimit,
+    Service,
+)
 from hostmeter.tenancy.services import (
     limit_set,
     organization_save,
+    reseller_login_save,
     reseller_save,
     tenancy_suspend_set,
 )
@@ -251,3 +262,40 @@ class LimitListView(ScopedApiMixin, ListView):
         data = valid_data(s.LimitWriteSerializer, request)
         limit = limit_set(resource=data["resource"], limit=data["limit"], **data["holder"])
         return Response(self.get_serializer(limit).data)
+
+
+# ---------------------------------------------------------------- reseller logins
+
+
+@extend_schema_view(get=extend_schema(summary="List reseller logins (Systems, Operations)"))
+@extend_schema(tags=["tenancy"])
+class ResellerLoginListView(ListView):
+    level_actions = {"GET": TENANCY, "POST": TENANCY}
+    serializer_class = s.ResellerLoginSerializer
+    queryset = ResellerLogin.objects.select_related("user", "reseller")
+    filterset_class = f.ResellerLoginFilterSet
+    orderings = {"id": ("user_id",), "-id": ("-user_id",)}
+
+    @extend_schema(
+        summary="Add a reseller login, or give one to another reseller (Systems, Operations)",
+        description="A login of level Reseller that sees the reseller's subtree only. By "
+        "username: a new one needs a password (the password validators apply); an existing "
+        "reseller login moves to the reseller given and keeps its password unless one is "
+        "given. A staff login of another level is refused (400).",
+        request=s.ResellerLoginWriteSerializer,
+        responses={200: s.ResellerLoginSerializer, 201: s.ResellerLoginSerializer},
+    )
+    def post(self, request):
+        data = valid_data(s.ResellerLoginWriteSerializer, request)
+        new = not ResellerLogin.objects.filter(user__username=data["username"]).exists()
+        try:
+            login = reseller_login_save(
+                username=data["username"],
+                reseller=data["reseller"],
+                password=data.get("password") or None,
+                email=data.get("email", ""),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        body = self.get_serializer(login).data
+        return Response(body, status=status.HTTP_201_CREATED if new else status.HTTP_200_OK)

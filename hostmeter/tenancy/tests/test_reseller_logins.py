@@ -123,3 +123,57 @@ def test_the_staff_logins_page_offers_no_reseller_level():
     client.force_login(systems)
     page = client.get("/admin/accounts/user/add/").content.decode()
     assert 'value="systems"' in page and 'value="reseller"' not in page
+
+
+# ---------------------------------------------------------------- import_tenancy
+
+
+def test_import_tenancy_makes_and_moves_reseller_logins(acme, tmp_path):
+    from hostmeter.tenancy.tests.test_import_tenancy import run, write
+
+    beta = ResellerFactory(name="Beta Web", domain="beta.example")
+    user_save(username="ops", password=PASSWORD, login_level=LoginLevel.OPERATIONS)
+    path = write(
+        tmp_path,
+        "logins.csv",
+        "username,reseller_domain,password,email\n"
+        f"acme-admin,ACME.example,{PASSWORD},admin@acme.example\n"
+        f"beta-admin,beta.example,{PASSWORD},\n"
+        "ops,beta.example,another-long-password,\n"  # a staff login: refused
+        "nobody,beta.example,,\n"  # new without a password
+        f"lost,nowhere.example,{PASSWORD},\n"
+        "12345678,beta.example,12345678901,\n",  # numeric password
+    )
+    done = run("reseller-logins", path)
+    assert done.code == 1
+    assert "2 created" in done.out and "4 bad rows" in done.out
+    reasons = "\n".join(done.err)
+    assert ":4: username: “ops” is a staff login" in reasons
+    assert ":5: password: A new login needs a password." in reasons
+    assert ":6: reseller_domain: no reseller with the domain “nowhere.example”" in reasons
+    assert ":7: password:" in reasons and "entirely numeric" in reasons
+    logins = {lg.user.username: lg.reseller for lg in ResellerLogin.objects.select_related("user")}
+    assert logins == {"acme-admin": acme, "beta-admin": beta}
+    assert User.objects.get(username="ops").login_level == LoginLevel.OPERATIONS
+
+    # again: unchanged; then acme-admin moves to Beta, keeping its password
+    again = run(
+        "reseller-logins",
+        write(
+            tmp_path,
+            "same.csv",
+            "username,reseller_domain,password,email\nacme-admin,acme.example,,admin@acme.example\n",
+        ),
+    )
+    assert again.code == 0 and "1 unchanged" in again.out
+    moved = run(
+        "reseller-logins",
+        write(
+            tmp_path,
+            "move.csv",
+            "username,reseller_domain,password,email\nacme-admin,beta.example,,admin@acme.example\n",
+        ),
+    )
+    assert moved.code == 0 and "1 updated" in moved.out
+    login = ResellerLogin.objects.get(user__username="acme-admin")
+    assert login.reseller == beta and login.user.check_password(PASSWORD)
