@@ -3,13 +3,12 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from itertools import islice
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from hostmeter.fields import to_thousandths
+from hostmeter.fields import QuantityError, QuantityProblem, quantity_parse
 from hostmeter.readers import RowError
 from hostmeter.tenancy.models import Organization, Resource
 
@@ -92,25 +91,20 @@ def _parse_measured_at(text: str) -> datetime:
     return when
 
 
-MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
+# How a value that is not a quantity is refused ({} is the value as given).
+VALUE_PROBLEMS = {
+    QuantityProblem.NOT_A_NUMBER: "value “{}” is not a number",
+    QuantityProblem.NEGATIVE: "value {} is negative",
+    QuantityProblem.TOO_PRECISE: "value {} has more than three decimal places",
+    QuantityProblem.TOO_LARGE: "value {} is too large to store",
+}
 
 
 def _parse_value(text: object) -> int:
     try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValueError(f"value “{text}” is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"value “{text}” is not a number")
-    if value < 0:
-        raise ValueError(f"value {text} is negative")
-    try:
-        thousandths = to_thousandths(value)
-    except ValueError:
-        raise ValueError(f"value {text} has more than three decimal places") from None
-    if thousandths > MAX_THOUSANDTHS:
-        raise ValueError(f"value {text} is too large to store")
-    return thousandths
+        return quantity_parse(str(text).strip())[1]
+    except QuantityError as exc:
+        raise ValueError(VALUE_PROBLEMS[exc.problem].format(text)) from None
 
 
 def usage_samples_ingest(
