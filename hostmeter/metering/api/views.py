@@ -110,9 +110,14 @@ class UsageUpdateListView(ListView):
         return created(body, body["url"], status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
 
 
+# One update's endpoints (GET /usage-updates/<update>/…): the update as named by its key
+# (a comment, not a docstring: a view's docstring is its description in the schema).
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class UsageUpdateDetailView(ApiView):
+class UpdateView(ApiView):
     level_actions = {"GET": VIEW}
+
+
+class UsageUpdateDetailView(UpdateView):
     serializer_class = s.UsageUpdateSerializer
 
     @extend_schema(
@@ -133,42 +138,44 @@ def _ref(update: UsageUpdate, context: dict) -> dict:
     }
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class SummaryUsageView(ApiView):
-    level_actions = {"GET": VIEW}
-    serializer_class = s.SummaryUsageSerializer
+# A completed update's usage figures, beside the update they are of: the subclass gives
+# them (figures(), given the update and the URL's other parts).
+class FiguresView(UpdateView):
+    def figures(self, update: UsageUpdate, **kwargs) -> dict:
+        raise NotImplementedError
 
-    @extend_schema(
+    def get(self, request, update, **kwargs):
+        found = update_or_404(request, update, completed=True)
+        data = {"update": _ref(found, self.get_serializer_context())}
+        return Response(self.get_serializer(data | self.figures(found, **kwargs)).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
         summary="The provider's summary in an update",
         description="Counts, and per service and resource: limit, sold (allocated), "
         "available, used and usage %. 409 if the update is not completed.",
         responses={200: s.SummaryUsageSerializer, 409: CONFLICT},
     )
-    def get(self, request, update):
-        found = update_or_404(request, update, completed=True)
-        summary = figures.provider_summary(update=found)
-        data = {
-            "update": _ref(found, self.get_serializer_context()),
-            "counts": summary["counts"],
-            "services": summary["services"],
-        }
-        return Response(self.get_serializer(data).data)
+)
+class SummaryUsageView(FiguresView):
+    serializer_class = s.SummaryUsageSerializer
+
+    def figures(self, update: UsageUpdate) -> dict:
+        summary = figures.provider_summary(update=update)
+        return {"counts": summary["counts"], "services": summary["services"]}
 
 
-# A reseller's or an organization's usage in a completed update: the subclass names the
-# subject's queryset and its figures (a comment: a view's docstring is its description).
-class SubjectUsageView(ApiView):
-    level_actions = {"GET": VIEW}
+# A reseller's or an organization's usage: the subclass names the subject's queryset and
+# its figures.
+class SubjectUsageView(FiguresView):
     subjects = None
 
     def usage(self, subject, update: UsageUpdate) -> dict:
         raise NotImplementedError
 
-    def get(self, request, update, domain):
-        found = update_or_404(request, update, completed=True)
-        subject = get_object_or_404(self.subjects, domain=domain.lower())
-        data = {"update": _ref(found, self.get_serializer_context()), **self.usage(subject, found)}
-        return Response(self.get_serializer(data).data)
+    def figures(self, update: UsageUpdate, domain: str) -> dict:
+        return self.usage(get_object_or_404(self.subjects, domain=domain.lower()), update)
 
 
 @extend_schema_view(
@@ -177,7 +184,7 @@ class SubjectUsageView(ApiView):
         responses={200: s.ResellerUsageSerializer, 409: CONFLICT},
     )
 )
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD, DOMAIN])
+@extend_schema(parameters=[DOMAIN])
 class ResellerUsageView(SubjectUsageView):
     serializer_class = s.ResellerUsageSerializer
     subjects = Reseller.objects.all()
@@ -198,7 +205,7 @@ class ResellerUsageView(SubjectUsageView):
         responses={200: s.OrganizationUsageSerializer, 409: CONFLICT},
     )
 )
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD, DOMAIN])
+@extend_schema(parameters=[DOMAIN])
 class OrganizationUsageView(SubjectUsageView):
     serializer_class = s.OrganizationUsageSerializer
     subjects = Organization.objects.select_related("reseller")
