@@ -43,6 +43,13 @@ class QuantityProblem(StrEnum):
     TOO_PRECISE = "more than three decimal places"
     TOO_LARGE = "too large"
 
+    def about(self, text: object) -> str:
+        """What is wrong with text, for a message: “ten” is not a number, -1 is negative,
+        1.2345 has more than three decimal places, 1e30 is too large."""
+        if self is QuantityProblem.NOT_A_NUMBER:
+            return f"“{text}” is {self.value}"
+        return f"{text} {'has' if self is QuantityProblem.TOO_PRECISE else 'is'} {self.value}"
+
 
 class QuantityError(ValueError):
     def __init__(self, problem: QuantityProblem):

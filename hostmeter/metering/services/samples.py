@@ -91,20 +91,12 @@ def _parse_measured_at(text: str) -> datetime:
     return when
 
 
-# How a value that is not a quantity is refused ({} is the value as given).
-VALUE_PROBLEMS = {
-    QuantityProblem.NOT_A_NUMBER: "value “{}” is not a number",
-    QuantityProblem.NEGATIVE: "value {} is negative",
-    QuantityProblem.TOO_PRECISE: "value {} has more than three decimal places",
-    QuantityProblem.TOO_LARGE: "value {} is too large to store",
-}
-
-
 def _parse_value(text: object) -> int:
     try:
         return quantity_parse(str(text).strip())[1]
     except QuantityError as exc:
-        raise ValueError(VALUE_PROBLEMS[exc.problem].format(text)) from None
+        store = " to store" if exc.problem is QuantityProblem.TOO_LARGE else ""
+        raise ValueError(f"value {exc.problem.about(text)}{store}") from None
 
 
 def usage_samples_ingest(

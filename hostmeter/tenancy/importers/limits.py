@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 
-from hostmeter.fields import QuantityError, QuantityProblem, quantity_parse
+from hostmeter.fields import QuantityError, quantity_parse
 from hostmeter.readers import RowError
 
 from ..models import Organization, Reseller, Resource, ResourceLimit
@@ -134,19 +134,10 @@ def _store_limits(rows: list[_LimitRow], *, result: TenancyImportResult) -> None
     )
 
 
-# How a limit that is not a quantity is refused ({} is the text of the column).
-LIMIT_PROBLEMS = {
-    QuantityProblem.NOT_A_NUMBER: "limit: “{}” is not a number",
-    QuantityProblem.NEGATIVE: "limit: {} is negative",
-    QuantityProblem.TOO_PRECISE: "limit: {} has more than three decimal places",
-    QuantityProblem.TOO_LARGE: "limit: {} is too large",
-}
-
-
 def _limit(text: str) -> Decimal:
     if not text:
         raise RowRejected("limit: empty")
     try:
         return quantity_parse(text)[0]
     except QuantityError as exc:
-        raise RowRejected(LIMIT_PROBLEMS[exc.problem].format(text)) from None
+        raise RowRejected(f"limit: {exc.problem.about(text)}") from None
