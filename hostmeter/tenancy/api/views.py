@@ -118,38 +118,32 @@ class TenantDetailView(TenantViewMixin, ApiView):
         return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data)
 
 
+def given_or_kept(data: dict, old, names: tuple[str, ...]) -> dict:
+    """Each field as the request gives it, else as the subject has it (a PATCH changes
+    only the fields given)."""
+    return {name: data.get(name, getattr(old, name)) for name in names}
+
+
 class ResellerViewMixin(TenantViewMixin):
     serializer_class = s.ResellerSerializer
     write_serializer_class = s.ResellerWriteSerializer
     queryset = RESELLERS
+    saved_fields = ("name", "domain", "parent", "contact_name", "contact_email")
 
     def save(self, data: dict, current: Reseller | None = None) -> Reseller:
-        old = current or Reseller()
-        return reseller_save(
-            reseller=current,
-            name=data.get("name", old.name),
-            domain=data.get("domain", old.domain),
-            parent=data.get("parent", old.parent),
-            services=data.get("services"),
-            contact_name=data.get("contact_name", old.contact_name),
-            contact_email=data.get("contact_email", old.contact_email),
-        )
+        kept = given_or_kept(data, current or Reseller(), self.saved_fields)
+        return reseller_save(reseller=current, services=data.get("services"), **kept)
 
 
 class OrganizationViewMixin(TenantViewMixin):
     serializer_class = s.OrganizationSerializer
     write_serializer_class = s.OrganizationWriteSerializer
     queryset = ORGANIZATIONS
+    saved_fields = ("name", "domain", "reseller")
 
     def save(self, data: dict, current: Organization | None = None) -> Organization:
-        old = current or Organization()
-        return organization_save(
-            organization=current,
-            name=data.get("name", old.name),
-            domain=data.get("domain", old.domain),
-            reseller=data.get("reseller", old.reseller),
-            services=data.get("services"),
-        )
+        kept = given_or_kept(data, current or Organization(), self.saved_fields)
+        return organization_save(organization=current, services=data.get("services"), **kept)
 
 
 def tenant_list_schema(plural: str, one: str):
