@@ -20,17 +20,15 @@ name with _small, dropped and created.
 """
 
 import argparse
-import json
 import math
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.bulk import ROOT, engine_version, log, migrate, prepare_database
+from bench import runner
+from bench.bulk import bench_database, engine_version, log
+from bench.runner import percentile
 
 GOAL_MS = 100
 PG_URL = os.environ.get(
@@ -92,12 +90,6 @@ def pages() -> list[tuple[str, str]]:
         (EXTRA[1], f"{organizations}?sort=-status"),
         (EXTRA[2], f"{organizations}?sort=status&page={middle_org}"),
     ]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 class SqlClock:
@@ -197,16 +189,15 @@ def diagnosis(client, url: str) -> dict:
 
 
 def worker(args) -> dict:
-    import django
-
     resellers, orgs = SIZES[args.size]
-    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-pages-") as tmp:
-        data_dir = args.data_dir or tmp
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
-        prepare_database(args.worker, data_dir, pg_url(args.size), fresh=not args.reuse)
-        os.environ["HOSTMETER_ALLOWED_HOSTS"] = "testserver"  # django.test.Client's host
-        migrate()  # with --reuse too: the code may have new migrations since
-        django.setup()
+    os.environ["HOSTMETER_ALLOWED_HOSTS"] = "testserver"  # django.test.Client's host
+    with bench_database(
+        args.worker,
+        pg_url(args.size),
+        prefix="hostmeter-bench-pages-",
+        data_dir=args.data_dir,
+        fresh=not args.reuse,
+    ):
         from bench.pagedata import Plan, generate
 
         out = {"engine": args.worker, "size": args.size, "engine_version": engine_version()}
@@ -218,18 +209,9 @@ def worker(args) -> dict:
             out["generate_s"] = time.perf_counter() - start
         # Measured in a fresh process: none of the generator's leftovers in memory (the
         # garbage collector's pauses grow with them).
-        out["pages"] = measure_in_child(args)
+        cmd = [sys.executable, "-m", "bench.pages", "--measure", *options(args)]
+        out["pages"] = runner.child_json(cmd, "measuring the pages")
         return out
-
-
-def measure_in_child(args) -> dict:
-    cmd = [sys.executable, "-m", "bench.pages", "--measure", "--size", args.size]
-    cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
-    cmd += ["--diagnose"] if args.diagnose else []
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"measuring the pages failed ({proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def measure_main(args) -> dict:
@@ -244,18 +226,11 @@ def measure_main(args) -> dict:
 # ---------------------------------------------------------------- driver
 
 
-def run_worker(engine: str, size: str, args) -> dict:
-    cmd = [sys.executable, "-m", "bench.pages", "--worker", engine, "--size", size]
-    cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
-    cmd += ["--diagnose"] if args.diagnose else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"{engine}, {size} data set failed ({proc.returncode})")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = time.perf_counter() - start
-    return result
+def options(args, size: str | None = None) -> list[str]:
+    """The options a worker and its measuring process pass on."""
+    out = ["--size", size or args.size, "--requests", str(args.requests)]
+    out += ["--warmup", str(args.warmup)]
+    return out + (["--diagnose"] if args.diagnose else [])
 
 
 def verdicts(large: dict, small: dict) -> dict[str, tuple[bool, bool]]:
@@ -287,19 +262,12 @@ def table(results: list[tuple[dict, dict]]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
+    parser = runner.parser(__doc__)
     parser.add_argument("--requests", type=int, default=50, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per page")
     parser.add_argument(
         "--diagnose", action="store_true", help="plans and profiles of pages over the goal"
     )
-    parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", choices=list(SIZES), default="large", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -309,27 +277,24 @@ def main(argv=None) -> int:
         "--reuse", action="store_true", help="worker: measure the database as it is"
     )
     args = parser.parse_args(argv)
-
     if args.measure:
-        print(json.dumps(measure_main(args)))
-        return 0
+        return runner.answer(measure_main(args))
     if args.worker:
-        print(json.dumps(worker(args)))
-        return 0
+        return runner.answer(worker(args))
 
-    results = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        pair = []
-        for size in ("small", "large"):
-            print(f"== Usage pages, {engine}, {size} data set", file=sys.stderr, flush=True)
-            pair.append(run_worker(engine, size, args))
-        results.append(tuple(pair))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    print()
-    print(table(results))
-    print()
+    results = [
+        tuple(
+            runner.worker_run(
+                "bench.pages",
+                engine,
+                options(args, size),
+                f"Usage pages, {engine}, {size} data set",
+            )
+            for size in ("small", "large")
+        )
+        for engine in runner.engines(args)
+    ]
+    runner.results_show(results, table(results), args.json)
     met = True
     for small, large in results:
         for name, (fast, same) in verdicts(large, small).items():

@@ -299,22 +299,15 @@ def _store_tenancy(resellers: list[_Reseller], organizations: list[_Organization
         o.pk = ids[o.domain]
 
     service_ids = dict(Service.objects.values_list("code", "id"))
-    through = Reseller.services.through
+    _link_services(Reseller, "reseller_id", resellers, service_ids)
+    _link_services(Organization, "organization_id", organizations, service_ids)
+
+
+def _link_services(model, owner: str, owners, service_ids: dict[str, int]) -> None:
+    """The services each of `owners` (planned resellers or organizations) has, in bulk."""
+    through = model.services.through
     through.objects.bulk_create(
-        [
-            through(reseller_id=r.pk, service_id=service_ids[s])
-            for r in resellers
-            for s in r.services
-        ],
-        batch_size=2000,
-    )
-    through = Organization.services.through
-    through.objects.bulk_create(
-        (
-            through(organization_id=o.pk, service_id=service_ids[s])
-            for o in organizations
-            for s in o.services
-        ),
+        (through(**{owner: o.pk}, service_id=service_ids[s]) for o in owners for s in o.services),
         batch_size=2000,
     )
 

@@ -138,92 +138,87 @@ class TenantDetailView(TenantViewMixin, ApiView):
         return Response(self.get_serializer(self.get_queryset().get(pk=subject.pk)).data)
 
 
+def given_or_kept(data: dict, old, names: tuple[str, ...]) -> dict:
+    """Each field as the request gives it, else as the subject has it (a PATCH changes
+    only the fields given)."""
+    return {name: data.get(name, getattr(old, name)) for name in names}
+
+
 class ResellerViewMixin(TenantViewMixin):
     serializer_class = s.ResellerSerializer
     write_serializer_class = s.ResellerWriteSerializer
     queryset = RESELLERS
+    saved_fields = ("name", "domain", "parent", "contact_name", "contact_email")
 
     def save(self, data: dict, current: Reseller | None = None) -> Reseller:
-        old = current or Reseller()
-        return reseller_save(
-            reseller=current,
-            name=data.get("name", old.name),
-            domain=data.get("domain", old.domain),
-            parent=data.get("parent", old.parent),
-            services=data.get("services"),
-            contact_name=data.get("contact_name", old.contact_name),
-            contact_email=data.get("contact_email", old.contact_email),
-        )
+        kept = given_or_kept(data, current or Reseller(), self.saved_fields)
+        return reseller_save(reseller=current, services=data.get("services"), **kept)
 
 
 class OrganizationViewMixin(TenantViewMixin):
     serializer_class = s.OrganizationSerializer
     write_serializer_class = s.OrganizationWriteSerializer
     queryset = ORGANIZATIONS
+    saved_fields = ("name", "domain", "reseller")
 
     def save(self, data: dict, current: Organization | None = None) -> Organization:
-        old = current or Organization()
-        return organization_save(
-            organization=current,
-            name=data.get("name", old.name),
-            domain=data.get("domain", old.domain),
-            reseller=data.get("reseller", old.reseller),
-            services=data.get("services"),
-        )
+        kept = given_or_kept(data, current or Organization(), self.saved_fields)
+        return organization_save(organization=current, services=data.get("services"), **kept)
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List resellers"),
-    post=extend_schema(
-        summary="Add a reseller (Systems, Operations)",
-        request=s.ResellerWriteSerializer,
-        responses={201: s.ResellerSerializer},
-    ),
-)
-@extend_schema(tags=["tenancy"])
+def tenant_list_schema(plural: str, one: str):
+    """A tenant list's schema: GET lists them, POST adds one, with the view's own
+    serializers."""
+
+    def decorate(view):
+        view = extend_schema(tags=["tenancy"])(view)
+        return extend_schema_view(
+            get=extend_schema(summary=f"List {plural}"),
+            post=extend_schema(
+                summary=f"Add {one} (Systems, Operations)",
+                request=view.write_serializer_class,
+                responses={201: view.serializer_class},
+            ),
+        )(view)
+
+    return decorate
+
+
+def tenant_detail_schema(summary: str, one: str, services: str):
+    """A tenant's schema: GET shows it (summary), PATCH changes or suspends it."""
+
+    def decorate(view):
+        view = extend_schema(tags=["tenancy"], parameters=[DOMAIN])(view)
+        return extend_schema_view(
+            get=extend_schema(summary=summary),
+            patch=extend_schema(
+                summary=f"Change or suspend {one} (Systems, Operations)",
+                description=f"Only the fields given change; `services` replaces {services}; "
+                "`is_suspended: true` suspends it.",
+                request=view.write_serializer_class(partial=True),
+                responses={200: view.serializer_class},
+            ),
+        )(view)
+
+    return decorate
+
+
+@tenant_list_schema("resellers", "a reseller")
 class ResellerListView(ResellerViewMixin, TenantListView):
     filterset_class = f.ResellerFilterSet
 
 
-@extend_schema_view(
-    get=extend_schema(summary="One reseller, with its direct sub-resellers"),
-    patch=extend_schema(
-        summary="Change or suspend a reseller (Systems, Operations)",
-        description="Only the fields given change; `services` replaces the allocation; "
-        "`is_suspended: true` suspends it.",
-        request=s.ResellerWriteSerializer(partial=True),
-        responses={200: s.ResellerSerializer},
-    ),
-)
-@extend_schema(tags=["tenancy"], parameters=[DOMAIN])
+@tenant_detail_schema("One reseller, with its direct sub-resellers", "a reseller", "the allocation")
 class ResellerDetailView(ResellerViewMixin, TenantDetailView):
     pass
 
 
-@extend_schema_view(
-    get=extend_schema(summary="List organizations"),
-    post=extend_schema(
-        summary="Add an organization (Systems, Operations)",
-        request=s.OrganizationWriteSerializer,
-        responses={201: s.OrganizationSerializer},
-    ),
-)
-@extend_schema(tags=["tenancy"])
+@tenant_list_schema("organizations", "an organization")
 class OrganizationListView(OrganizationViewMixin, TenantListView):
     filterset_class = f.OrganizationFilterSet
 
 
-@extend_schema_view(
-    get=extend_schema(summary="One organization"),
-    patch=extend_schema(
-        summary="Change or suspend an organization (Systems, Operations)",
-        description="Only the fields given change; `services` replaces the enabled services; "
-        "`is_suspended: true` suspends it.",
-        request=s.OrganizationWriteSerializer(partial=True),
-        responses={200: s.OrganizationSerializer},
-    ),
-)
-@extend_schema(tags=["tenancy"], parameters=[DOMAIN])
+@tenant_detail_schema("One organization", "an organization", "the enabled services")
 class OrganizationDetailView(OrganizationViewMixin, TenantDetailView):
     pass
 

@@ -12,7 +12,6 @@ The parts: what the importers share (rows), and one module per kind of file
 from .limits import (
     LIMIT_COLUMNS,
     LIMIT_KINDS,
-    MAX_THOUSANDTHS,
     ORGANIZATION,
     PROVIDER,
     RESELLER,
@@ -27,7 +26,6 @@ __all__ = [
     "BATCH",
     "LIMIT_COLUMNS",
     "LIMIT_KINDS",
-    "MAX_THOUSANDTHS",
     "ORGANIZATION",
     "ORGANIZATION_COLUMNS",
     "PROVIDER",
