@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from django.core.paginator import Page
 from django.db.models import (
     Count,
+    Exists,
+    OuterRef,
     Q,
     QuerySet,
     Sum,
@@ -189,12 +191,14 @@ def _late_after_close(
     if organization is not None:
         adjustments = adjustments.filter(organization=organization)
     elif reseller is not None:
+        # per adjustment (a closed month's late samples: few), whether its organization was
+        # below the reseller in the update; an IN list of the update's rows below a
+        # reseller of 50,000 organizations took 200 ms (docs/benchmarks.md, Usage pages)
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
-        adjustments = adjustments.filter(
-            organization_id__in=UsageRow.objects.filter(
-                update=update, reseller_id__in=below
-            ).values("organization_id")
+        held = UsageRow.objects.filter(
+            update=update, organization_id=OuterRef("organization_id"), reseller_id__in=below
         )
+        adjustments = adjustments.filter(Exists(held))
     late = dict(adjustments.order_by().values_list("resource_id").annotate(total=Sum("value")))
     for f in figures:
         if f.resource.kind == Resource.Kind.COUNTER:

@@ -142,3 +142,14 @@ def test_a_closed_months_subtree_files_hold_the_subtrees_late_usage_only(period_
     _, (_, rows) = generated("organizations", november, subtree=period_world.sub)
     assert [r["Domain"] for r in rows] == ["bravo.example"]
     assert Decimal(rows[0]["Bandwidth late usage after close (MB)"]) == Decimal("0.5")
+
+
+def test_a_subtrees_organizations_file_runs_the_reseller_files_query(world):
+    """So the report benchmark's reseller file (bench.reports) measures a reseller login's
+    organization site usage file too: the same statement, the same parameters."""
+    from hostmeter.reports.columns import report_query
+
+    by_reseller = Report(kind="reseller", reseller=world.acme, update=world.update)
+    by_login = Report(kind="organizations", subtree=world.acme, update=world.update)
+    one, other = report_query(report=by_reseller), report_query(report=by_login)
+    assert (one.sql, one.count_sql, one.params) == (other.sql, other.count_sql, other.params)
