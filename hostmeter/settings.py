@@ -111,7 +111,12 @@ DATABASES = {
         "HOSTMETER_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'hostmeter.sqlite3'}"
     )
 }
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("HOSTMETER_DB_CONN_MAX_AGE", default=0)
+# Connections kept open between requests (one per web server thread) for this many
+# seconds: a new one costs the web server and PostgreSQL several ms of CPU a request
+# (docs/benchmarks.md, Load). Checked before a request reuses it, so that one the database
+# dropped (a restart) is replaced instead of failing the request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("HOSTMETER_DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the pages read while the worker writes; IMMEDIATE avoids
@@ -162,7 +167,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("HOSTMETER_MEDIA_ROOT", default=str(DATA_DIR / "files")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "hostmeter.staticfiles.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
 

@@ -87,6 +87,13 @@ class Report(models.Model):
     class Meta:
         verbose_name = "report"
         ordering = ["-requested_at"]
+        indexes = [
+            # the export tab's generated files: each update's Ready ones, newest first
+            # (selectors._ReadyByUpdate)
+            models.Index(
+                fields=["status", "update", "generated_at", "id"], name="reports_ready_by_update"
+            ),
+        ]
         constraints = [
             # one report per subject, update and format (three, as NULLs differ)
             models.UniqueConstraint(

@@ -32,9 +32,26 @@ class ExportReportsView(UsagePageMixin, TemplateView):
     tab = "export"
     reseller_scoped = True
 
+    def get_template_names(self):
+        if self.polled():
+            return ["reports/_whole_reports.html"]
+        return super().get_template_names()
+
+    def polled(self) -> bool:
+        """htmx's poll of the latest update's reports, which takes that part alone."""
+        return bool(self.request.htmx) and self.request.htmx.target == "whole-reports"
+
     def get_context_data(self, **kwargs):
         context = self.usage_context()
         whole = selectors.whole_reports(update=self.latest, scope=self.scope)
+        context |= {
+            "whole_reports": whole,
+            "whole_in_progress": any(
+                r and r.status in IN_PROGRESS for item in whole for _, r in item["formats"]
+            ),
+        }
+        if self.polled():  # the generated files stay as they are: not read
+            return context
         zone = context["provider"].zone
         periods = usage_periods(zone=zone, latest=self.latest)
         period_form = PeriodFilterForm(self.request.GET, periods=periods)
@@ -42,10 +59,6 @@ class ExportReportsView(UsagePageMixin, TemplateView):
             page=self.request.GET.get("page", 1), period=period_form.chosen(), scope=self.scope
         )
         context |= {
-            "whole_reports": whole,
-            "whole_in_progress": any(
-                r and r.status in IN_PROGRESS for item in whole for _, r in item["formats"]
-            ),
             "period_form": period_form,
             "page_obj": page_obj,
             "files": selectors.report_files(reports=page_obj.object_list, zone=zone),

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 360, 170
@@ -76,24 +76,18 @@ def usage_chart(
         if limit_fits
         else ""
     )
-    # format_html escapes its arguments first, so numbers arrive already formatted
-    grid = format_html_join(
-        "",
-        '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-        '<text x="{}" y="{}" text-anchor="end">{}</text>',
-        (
-            (
-                LEFT,
-                WIDTH - RIGHT,
-                f"{y(top * k / STEPS):.1f}",
-                f"{y(top * k / STEPS):.1f}",
-                LEFT - 6,
-                f"{y(top * k / STEPS) + 4:.1f}",
-                _label(top * k / STEPS),
-            )
-            for k in range(STEPS + 1)
-        ),
-    )
+    # The markup is put together with f-strings, every text escaped and every number
+    # formatted here: format_html's escaping of each of some hundred arguments a chart
+    # cost more than drawing it (a page has a dozen charts; docs/benchmarks.md, Load).
+    lines = []
+    for k in range(STEPS + 1):
+        at = y(top * k / STEPS)
+        lines.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
+            f'<text x="{LEFT - 6}" y="{at + 4:.1f}" text-anchor="end">'
+            f"{escape(_label(top * k / STEPS))}</text>"
+        )
+    grid = "".join(lines)
     first, last = (timezone.localtime(points[0][0]), timezone.localtime(points[-1][0]))
     if labels is not None:
         first_tick, last_tick = labels[points[0][0]], labels[points[-1][0]]
@@ -101,15 +95,9 @@ def usage_chart(
     else:
         first_tick, last_tick = f"{first:%d %b}", f"{last:%d %b}"
         first_day, last_day = f"{first:%d %b %Y}", f"{last:%d %b %Y}"
-    ticks = format_html(
-        '<text x="{}" y="{}" text-anchor="start">{}</text>'
-        '<text x="{}" y="{}" text-anchor="end">{}</text>',
-        LEFT,
-        HEIGHT - 6,
-        first_tick,
-        WIDTH - RIGHT,
-        HEIGHT - 6,
-        last_tick,
+    ticks = (
+        f'<text x="{LEFT}" y="{HEIGHT - 6}" text-anchor="start">{escape(first_tick)}</text>'
+        f'<text x="{WIDTH - RIGHT}" y="{HEIGHT - 6}" text-anchor="end">{escape(last_tick)}</text>'
     )
     latest = points[-1]
     desc = (
@@ -118,45 +106,28 @@ def usage_chart(
         + f"; highest {max(p[1] for p in points)} {unit}."
     )
     limit_line = (
-        format_html('<polyline class="limit" stroke="{}" points="{}"/>', LIMIT_COLOR, limit_path)
+        f'<polyline class="limit" stroke="{LIMIT_COLOR}" points="{limit_path}"/>'
         if limit_path
         else ""
     )
     note = ""
     if limits and not limit_fits:
-        note = format_html(
-            '<p class="chart-note">Limit {} {}: far above the usage, not drawn.</p>',
-            _label(latest[2] if latest[2] is not None else max(limits)),
-            unit,
+        note = (
+            '<p class="chart-note">Limit '
+            f"{escape(_label(latest[2] if latest[2] is not None else max(limits)))} "
+            f"{escape(unit)}: far above the usage, not drawn.</p>"
         )
-    shown_unit = "" if unit == "count" else f" ({unit})"
-    return format_html(
-        '<figure class="chart-fig"><figcaption>{}{}</figcaption>'
-        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d">'
-        '<title id="{}-t">{}{}</title><desc id="{}-d">{}</desc>{}'
-        '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>{}'
-        '<polyline class="line" stroke="{}" points="{}"/>{}</svg>{}</figure>',
-        title,
-        shown_unit,
-        WIDTH,
-        HEIGHT,
-        _id(title),
-        _id(title),
-        _id(title),
-        title,
-        shown_unit,
-        _id(title),
-        desc,
-        grid,
-        LEFT,
-        WIDTH - RIGHT,
-        TOP + plot_h,
-        TOP + plot_h,
-        ticks,
-        USED_COLOR,
-        used_path,
-        mark_safe(limit_line),
-        note,
+    shown_unit = escape("" if unit == "count" else f" ({unit})")
+    name, key = escape(title), escape(_id(title))
+    return mark_safe(
+        f'<figure class="chart-fig"><figcaption>{name}{shown_unit}</figcaption>'
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{key}-t {key}-d">'
+        f'<title id="{key}-t">{name}{shown_unit}</title><desc id="{key}-d">{escape(desc)}</desc>'
+        f'{grid}<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" '
+        f'y2="{TOP + plot_h}"/>{ticks}'
+        f'<polyline class="line" stroke="{USED_COLOR}" points="{used_path}"/>{limit_line}</svg>'
+        f"{note}</figure>"
     )
 
 

@@ -1,22 +1,24 @@
 """Functions that read what the Usage lists show: the reseller usage and organization site
 usage lists (sorted, searched, paged, with each row's report status) and the action bar."""
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
+    Count,
     Exists,
     F,
     Func,
     IntegerField,
     Model,
+    OrderBy,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
-    prefetch_related_objects,
 )
 from django.utils.functional import cached_property
 
@@ -89,8 +91,30 @@ def _service_count(model: type[Reseller] | type[Organization]) -> Subquery:
     return Subquery(counted.values(n=Func(template="COUNT(*)", output_field=IntegerField())))
 
 
-def _services_prefetch() -> Prefetch[str, QuerySet[Service], str]:
-    return Prefetch("services", queryset=Service.objects.order_by("position"))
+def _with_services(rows: list[_Holder]) -> list[_Holder]:
+    """Sets each row's service_list: its services in the catalog's order. One query of
+    (row, service) pairs, one object a service (the catalog is a handful); a prefetch
+    made an object per row and service and a queryset per row to hold them (~2 ms of a
+    list page's CPU, docs/benchmarks.md, Load)."""
+    if not rows:
+        return rows
+    through = type(rows[0]).services.through
+    holder = f"{type(rows[0])._meta.model_name}_id"
+    pairs = (
+        through.objects.filter(**{f"{holder}__in": [row.pk for row in rows]})
+        .order_by("service__position", "service__code")
+        .values_list(holder, "service_id", "service__code", "service__name", "service__position")
+    )
+    services: dict[int, Service] = {}
+    by_row: dict[int, list[Service]] = {}
+    for row_id, pk, code, name, position in pairs:
+        if pk not in services:
+            services[pk] = Service(pk=pk, code=code, name=name, position=position)
+        by_row.setdefault(row_id, []).append(services[pk])
+    for row in rows:
+        # an attribute for the template, which the models' stubs cannot know of
+        row.service_list = by_row.get(row.pk, [])  # type: ignore[attr-defined]
+    return rows
 
 
 def reseller_usage_list(
@@ -111,8 +135,9 @@ def reseller_usage_list(
         kind=Report.Kind.RESELLER,
         update=update,
     )
-    qs = qs.prefetch_related(_services_prefetch())
-    return page_of(qs, page, per_page, count_of=rows, ids_of=ids), sort
+    listed = page_of(qs, page, per_page, count_of=rows, ids_of=ids)
+    listed.object_list = _with_services(list(listed.object_list))
+    return listed, sort
 
 
 def _listed(
@@ -163,17 +188,23 @@ def organization_usage_list(
     rows, qs, ids, sort = _listed(
         qs, search=search, sort=sort, kind=Report.Kind.ORGANIZATION, update=update
     )
-    if sort.lstrip("-") in _ReportSort.KEYS:
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    listed: _ReportSort | _Grouped
+    if key in _ReportSort.KEYS:
         reports = Report.objects.filter(
             kind=Report.Kind.ORGANIZATION, update=update, format=Report.Format.CSV
         )
-        by_report = _ReportSort(qs, rows=rows, reports=reports, sort=sort)
-        # the paginator only counts and slices its list, all that _ReportSort does (the
-        # stubs ask for a full sequence)
-        pages: Paginator[Organization] = Paginator(by_report, per_page)  # type: ignore[arg-type]
-        return pages.get_page(page), sort
-    qs = qs.prefetch_related(_services_prefetch())
-    return page_of(qs, page, per_page, count_of=rows, ids_of=ids), sort
+        listed = _ReportSort(qs, rows=rows, reports=reports, sort=sort)
+    elif key == "reseller" or (key == "services" and not rows.query.where):
+        listed = _Grouped(qs, _GROUPS[key], rows=rows, descending=descending)
+    else:
+        found = page_of(qs, page, per_page, count_of=rows, ids_of=ids)
+        found.object_list = _with_services(list(found.object_list))
+        return found, sort
+    # the paginator only counts and slices its list, all that these do (the stubs ask
+    # for a full sequence)
+    pages: Paginator[Organization] = Paginator(listed, per_page)  # type: ignore[arg-type]
+    return pages.get_page(page), sort
 
 
 class _ReportSort:
@@ -238,8 +269,105 @@ class _ReportSort:
         found = slice_in_order(first, self.qs, start, min(stop, split)) if start < split else []
         if stop > split:
             found += slice_in_order(second, self.qs, max(start - split, 0), stop - split)
-        prefetch_related_objects(found, _services_prefetch())
-        return found
+        return _with_services(found)
+
+
+Groups = list[tuple[QuerySet[Organization], int]]
+
+
+def _by_reseller(rows: QuerySet[Organization], descending: bool) -> Groups:
+    """Organizations by their reseller's name: the direct ones (no reseller: first
+    ascending, last descending) and those of a reseller, each group by name.
+
+    One ORDER BY over the reseller's join sorted every organization (~100-150 ms on
+    SQLite at 100,000, docs/benchmarks.md, Load); the reseller's own name index joined
+    to the (reseller, name key, id) index gives them in order, reseller by reseller."""
+    sizes = rows.aggregate(total=Count("pk"), direct=Count("pk", filter=Q(reseller__isnull=True)))
+    name = _name_order(descending)
+    owner = F("reseller__name_key").desc() if descending else F("reseller__name_key").asc()
+    direct = rows.filter(reseller__isnull=True).order_by(*name)
+    # a condition on the reseller's row makes the join an inner one, which the
+    # database may start from the reseller's side
+    owned = rows.filter(reseller__name_key__isnull=False).order_by(owner, *name)
+    groups = [(direct, sizes["direct"]), (owned, sizes["total"] - sizes["direct"])]
+    return groups[::-1] if descending else groups
+
+
+def _by_services(rows: QuerySet[Organization], descending: bool) -> Groups:
+    """Every organization by how many services it has: one group per count, each by name.
+
+    Ranking every organization by a count of its services sorted them all (~130-210 ms
+    at 100,000, docs/benchmarks.md, Load); the size of each group comes from the
+    services' table alone (its organization index; those without a service are the
+    rest), and a page walks the name index within its group. A filtered list (a search,
+    one reseller's) counts its own rows' services in one ORDER BY, as cheap as counting
+    the groups would be."""
+    through = connection.ops.quote_name(Organization.services.through._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n, COUNT(*) FROM (SELECT COUNT(*) AS n FROM "
+            f"{through} GROUP BY organization_id) per_organization GROUP BY n"
+        )
+        sizes: dict[int, int] = dict(cursor.fetchall())
+    sizes[0] = rows.count() - sum(sizes.values())
+    counted = rows.annotate(service_count=_service_count(Organization))
+    name = _name_order(descending)
+    return [
+        (counted.filter(service_count=n).order_by(*name), sizes[n])
+        for n in sorted(sizes, reverse=descending)
+        if sizes[n]
+    ]
+
+
+def _name_order(descending: bool) -> list[OrderBy]:
+    return [NAME.desc(), F("pk").desc()] if descending else [NAME.asc(), F("pk").asc()]
+
+
+_GROUPS: dict[str, Callable[[QuerySet[Organization], bool], Groups]] = {
+    "reseller": _by_reseller,
+    "services": _by_services,
+}
+
+
+class _Grouped:
+    """Organizations sorted group after group, each group's rows in its own order, a
+    page at a time: the page's ids from the groups it spans (from the start of the one
+    it starts in), then its rows. Iterated, it is the whole list in one ORDER BY: the
+    order the groups give, a page at a time."""
+
+    def __init__(
+        self,
+        qs: QuerySet[Organization],
+        grouping: Callable[[QuerySet[Organization], bool], Groups],
+        *,
+        rows: QuerySet[Organization],
+        descending: bool,
+    ):
+        self.qs, self.rows = qs, rows
+        self.grouping, self.descending = grouping, descending
+
+    @cached_property
+    def groups(self) -> Groups:
+        return self.grouping(self.rows, self.descending)
+
+    def count(self) -> int:
+        return sum(n for _, n in self.groups)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Organization]:
+        return iter(self.qs)
+
+    def __getitem__(self, bounds: slice) -> list[Organization]:
+        start, stop = bounds.start or 0, bounds.stop  # the paginator always gives a stop
+        found: list[Organization] = []
+        seen = 0
+        for ids, n in self.groups:
+            if seen < stop and seen + n > start:
+                found += slice_in_order(ids, self.qs, max(start - seen, 0), min(stop - seen, n))
+            seen += n
+        return _with_services(found)
 
 
 @dataclass

@@ -19,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from hostmeter.paging import PER_PAGE, page_of
 from hostmeter.tenancy.billing import Period, period_from_bounds
@@ -36,6 +37,7 @@ from .schedule import usage_schedule_next
 from .updates import UsagePeriod, usage_period_of, usage_update_latest
 
 HISTORY = 60  # updates shown in charts
+_NO_RESOURCE = -1  # an id no resource has
 
 
 # ---------------------------------------------------------------- status line
@@ -108,7 +110,7 @@ class ResourceFigures:
             return None
         return self.limit - (self.allocated or 0)
 
-    @property
+    @cached_property  # asked up to four times a cell (over, flagged, the text)
     def percent(self) -> Decimal | None:
         if not self.limit:
             return None
@@ -191,14 +193,20 @@ def _late_after_close(
     if organization is not None:
         adjustments = adjustments.filter(organization=organization)
     elif reseller is not None:
-        # per adjustment (a closed month's late samples: few), whether its organization was
-        # below the reseller in the update; an IN list of the update's rows below a
-        # reseller of 50,000 organizations took 200 ms (docs/benchmarks.md, Usage pages)
+        # EXISTS per adjustment (there are few), not IN: SQLite built the list of every
+        # usage row below the reseller first, ~100 ms on a big one with no adjustment
+        # at all, 200 ms below 50,000 organizations (docs/benchmarks.md, Load, "CPU per
+        # request", and Usage pages, "A reseller login with 50,000 organizations").
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
-        held = UsageRow.objects.filter(
-            update=update, organization_id=OuterRef("organization_id"), reseller_id__in=below
+        adjustments = adjustments.filter(
+            Exists(
+                UsageRow.objects.filter(
+                    update=update,
+                    organization_id=OuterRef("organization_id"),
+                    reseller_id__in=below,
+                )
+            )
         )
-        adjustments = adjustments.filter(Exists(held))
     late = dict(adjustments.order_by().values_list("resource_id").annotate(total=Sum("value")))
     for f in figures:
         if f.resource.kind == Resource.Kind.COUNTER:
@@ -317,13 +325,16 @@ def provider_summary(
     # provider roll-up already counts each service's subscribers as of the update.
     for group in services:
         group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
-    counts = Reseller.objects.aggregate(
-        resellers=Count("pk"), sub_resellers=Count("pk", filter=Q(parent__isnull=False))
-    )
-    counts |= Organization.objects.aggregate(
-        organizations=Count("pk"), direct=Count("pk", filter=Q(reseller__isnull=True))
-    )
-    counts["subscriptions"] = sum(g.subscribers for g in services)
+    # four counts, not two with FILTER: those read every row and tested each (~17 ms of
+    # PostgreSQL at 100,000 organizations), a bare count and one through the reseller
+    # index take ~6 (docs/benchmarks.md, Load)
+    counts: dict[str, int] = {
+        "resellers": Reseller.objects.count(),
+        "sub_resellers": Reseller.objects.filter(parent__isnull=False).count(),
+        "organizations": Organization.objects.count(),
+        "direct": Organization.objects.filter(reseller__isnull=True).count(),
+    }
+    counts["subscriptions"] = sum(g.subscribers or 0 for g in services)
     counts["services"] = sum(1 for g in services if g.subscribers)
     resource_ids = [f.resource.pk for group in services for f in group.resources]
     top = top_resellers(update=update, resource_ids=resource_ids)
@@ -387,21 +398,33 @@ def top_resellers(
     """
     if update is None or not resource_ids:
         return {}
-    parts: list[str] = []
-    params: list[Any] = []
-    for n, resource_id in enumerate(resource_ids):
+
+    def leaders_sql(resource_id: int) -> tuple[str, list[Any]]:
         rollups = UsageRollup.objects.filter(
             update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
         )
         if below is not None:
-            rollups = rollups.filter(
-                reseller_id__in=ResellerLink.objects.filter(ancestor=below, depth__gt=0).values(
-                    "descendant_id"
-                )
-            )
+            subtree = ResellerLink.objects.filter(ancestor=below, depth__gt=0)
+            rollups = rollups.filter(reseller_id__in=subtree.values("descendant_id"))
         leaders = rollups.order_by("-used", "reseller_id").values("pk")[:per_resource]
-        sql, part_params = leaders.query.get_compiler(using=leaders.db).as_sql()
-        parts.append(f"SELECT * FROM ({sql}) leaders_{n}")
+        sql, params = leaders.query.get_compiler(using=leaders.db).as_sql()
+        return str(sql), list(params)
+
+    # The parts differ in their resource only: one is compiled (with an id no resource
+    # has) and its resource parameter replaced, not one compiled a resource (~0.4 ms each)
+    sql, shape = leaders_sql(_NO_RESOURCE)
+    at = [i for i, value in enumerate(shape) if value == _NO_RESOURCE]
+    parts: list[str] = []
+    params: list[Any] = []
+    for n, resource_id in enumerate(resource_ids):
+        if len(at) == 1:
+            part_sql, part_params = (
+                sql,
+                [resource_id if i in at else v for i, v in enumerate(shape)],
+            )
+        else:  # the parameters did not say where the resource goes
+            part_sql, part_params = leaders_sql(resource_id)
+        parts.append(f"SELECT * FROM ({part_sql}) leaders_{n}")
         params.extend(part_params)
     ranked = (
         UsageRollup.objects.filter(pk__in=RawSQL(" UNION ALL ".join(parts), params))
@@ -444,21 +467,25 @@ def reseller_organizations_usage(
     qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")
     page_obj = page_of(qs.order_by("name_key", "pk"), page, per_page)
     resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
-    usage: dict[int, dict[int, UsageRow]] = {}
+    # the figures alone, of the resources shown: a model object per usage row (25
+    # organizations, ~20 rows each) cost more than the page's SQL
+    usage: dict[int, dict[int, tuple[Any, ...]]] = {}
     if update is not None:
         rows = UsageRow.objects.filter(
-            update=update, organization__in=[o.pk for o in page_obj.object_list]
-        )
-        for row in rows:
-            usage.setdefault(row.organization_id, {})[row.resource_id] = row
+            update=update,
+            organization__in=[o.pk for o in page_obj.object_list],
+            resource__in=[r.pk for r in resources],
+        ).values_list("organization_id", "resource_id", "limit", "used", "increment", "peak")
+        for org_id, resource_id, *figures in rows:
+            usage.setdefault(org_id, {})[resource_id] = tuple(figures)
     for org in page_obj.object_list:
         org.usage_cells = [_cell(usage.get(org.pk, {}).get(r.pk), r) for r in resources]
     return page_obj, resources
 
 
-def _cell(row: UsageRow | None, resource: Resource) -> ResourceFigures | None:
-    if row is None:
+def _cell(figures: tuple[Any, ...] | None, resource: Resource) -> ResourceFigures | None:
+    """A cell's figures: (limit, used, increment, peak) of the row, None without one."""
+    if figures is None:
         return None
-    return ResourceFigures(
-        resource, row.limit, None, row.used, increment=row.increment, peak=row.peak
-    )
+    limit, used, increment, peak = figures
+    return ResourceFigures(resource, limit, None, used, increment=increment, peak=peak)

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from hostmeter.reports.models import Report, ReportEvent
 from hostmeter.reports.services import report_generate, report_request
+from hostmeter.tests.pages import html
 
 from .reportdata import read_csv, staff, stored_bytes
 
@@ -267,6 +268,33 @@ def test_export_tab_lists_files_with_download_links(client, report_world):
     client.force_login(staff("marketing"))
     page = client.get(reverse("reports:export-reports")).content.decode()
     assert reverse("reports:report-download", args=[report.pk]) in page
+
+
+def test_the_export_tabs_poll_gets_the_latest_reports_alone(client, report_world):
+    """htmx polls the latest update's reports (every 2 s while one is on its way) and
+    takes that part of the page: it gets that part alone, as the page shows it."""
+    ready("organizations", report_world)
+    queued, _ = report_request(kind="summary", update=report_world.update, format="xlsx")
+    client.force_login(staff("marketing"))
+    url = reverse("reports:export-reports")
+    page = html(client.get(url))
+    poll = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="whole-reports")
+    assert poll.status_code == 200
+    part = html(poll)
+    assert part.find("table", id="generated-files") is None
+    whole = part.find("section", id="whole-reports")
+    assert whole.attrs["hx-trigger"] == "every 2s"  # the summary is still queued
+    shown = page.find("section", id="whole-reports")
+    assert whole.attrs == shown.attrs and whole.text() == shown.text()
+    links = [a.attrs["href"] for a in whole.find_all("a")]
+    assert links == [a.attrs["href"] for a in shown.find_all("a")] and len(links) == 1
+
+    report_generate(report_id=queued.pk)
+    polled = html(client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="whole-reports"))
+    assert "hx-trigger" not in polled.find("section", id="whole-reports").attrs  # done
+    # another htmx request (none asks for another part) gets the page
+    other = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="content")
+    assert html(other).find("table", id="generated-files") is not None
 
 
 # ---------------------------------------------------------------- audit log

@@ -3,14 +3,16 @@ samples measured in the month), the current one's the totals to date; the file n
 the "Usage as of" cell say which; a gauge's peak of the period; late usage found after a
 month closed in that month's files only; the export reports tab's filter by period."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
 from hostmeter.metering.models import UsageAdjustment
+from hostmeter.metering.selectors.updates import usage_period_for_key
 from hostmeter.reports.models import Report
+from hostmeter.reports.selectors import earlier_reports
 from hostmeter.reports.services import report_generate, report_request
 from hostmeter.tests.fixtures import (
     NOVEMBER_END,
@@ -277,3 +279,43 @@ def test_the_export_tab_filters_files_by_period(period_world, login, client):
     assert wrong.status_code == 200
     assert "2026-10 is not a billing period with figures." in html(wrong).text()
     assert len(file_rows(wrong)) == 4  # all of them, with the reason
+
+
+def test_the_export_tabs_files_are_paged_newest_update_first(period_world):
+    """Page after page, the generated files in the order of their update's cut-off
+    (newest first; the update that closed November was made after December's), then
+    newest generated first, then newest record; files not Ready are not listed. With a
+    period, its updates' files in the same order."""
+    at = datetime(2026, 12, 5, tzinfo=UTC)
+    made = 0
+    for update in (period_world.december, period_world.mid, period_world.november):
+        for kind in ("summary", "resellers", "organizations"):
+            for fmt in ("csv", "xlsx"):
+                generated = at - timedelta(minutes=made % 4)  # ties inside an update
+                Report.objects.create(
+                    kind=kind, update=update, format=fmt, status="ready", generated_at=generated
+                )
+                made += 1
+    Report.objects.create(
+        kind="reseller", reseller=period_world.top, update=period_world.mid, status="failed"
+    )
+    Report.objects.create(
+        kind="reseller", reseller=period_world.top, update=period_world.december, status="queued"
+    )
+    ready = Report.objects.filter(status="ready")
+    order = ("-update__cutoff", "-generated_at", "-pk")
+    november = usage_period_for_key("2026-11")
+    for period, expected in (
+        (None, list(ready.order_by(*order))),
+        (november, list(ready.filter(update__period_start=NOVEMBER_START).order_by(*order))),
+    ):
+        assert len(expected) == (18 if period is None else 12)
+        for per_page in (1, 4, 5, 6, 7, 25):
+            first = earlier_reports(per_page=per_page, period=period)
+            assert first.paginator.count == len(expected)
+            listed = [
+                r.pk
+                for n in first.paginator.page_range
+                for r in earlier_reports(page=n, per_page=per_page, period=period).object_list
+            ]
+            assert listed == [r.pk for r in expected], (period, per_page)

@@ -2,9 +2,11 @@
 sort links, and links that keep the billing period shown."""
 
 from decimal import Decimal
+from functools import lru_cache
 
 from django import template
-from django.urls import reverse
+from django.templatetags.static import static
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -83,8 +85,34 @@ def period_url(context, name: str, *args, **query) -> str:
     params = [(k, v) for k, v in query.items() if v not in (None, "")]
     if context.get("period_key"):
         params.append(("period", context["period_key"]))
-    url = reverse(name, args=args)
+    url = _reverse(name, args)
     return f"{url}?{urlencode(params)}" if params else url
+
+
+# An id that stands for the real ones in a URL reversed once per name (its digits are
+# found nowhere else in the panel's URLs).
+_PLACEHOLDER = 987654321987654321
+
+
+def _reverse(name: str, args: tuple) -> str:
+    """reverse(name, args=args); with whole-number ids (a list's links: two a row, ~25 µs
+    a reverse) the name's URL is reversed once with placeholders and the ids put in."""
+    if args and all(type(a) is int and 0 <= a < _PLACEHOLDER for a in args):
+        parts = _url_parts(name, len(args), get_urlconf(), get_script_prefix())
+        if parts is not None:
+            ids = [str(arg) for arg in args]
+            return "".join(part + i for part, i in zip(parts, [*ids, ""], strict=True))
+    return reverse(name, args=args)
+
+
+@lru_cache(maxsize=256)
+def _url_parts(name: str, count: int, urlconf: str | None, prefix: str) -> list[str] | None:
+    """The name's URL around `count` ids (None: it takes no such ids, reverse() decides)."""
+    try:
+        parts = reverse(name, args=[_PLACEHOLDER] * count).split(str(_PLACEHOLDER))
+    except NoReverseMatch:
+        return None
+    return parts if len(parts) == count + 1 else None
 
 
 @register.simple_tag(takes_context=True)
@@ -116,3 +144,26 @@ def kept_params(context, *dropped: str):
             for value in params.getlist(key)
         ),
     )
+
+
+@register.simple_tag(takes_context=True)
+def service_icons(context, services) -> str:
+    """Each service's icon with its name (tooltip and text alternative), or "none": a
+    list shows them on every row, where a template of its own cost ~1.5 ms a page.
+    Each service's markup is made once a page (there are a handful)."""
+    if not services:
+        return mark_safe('<span class="services"><span class="muted">none</span></span>')
+    made = context.render_context.setdefault("service_icons", {})
+    icons = []
+    for s in services:
+        key = (s.pk, s.name, s.code)
+        if key not in made:
+            made[key] = format_html(
+                '<span class="svc" title="{}"><img src="{}" alt="{}" width="18" height="18">'
+                "</span>",
+                s.name,
+                static(s.icon),
+                s.name,
+            )
+        icons.append(made[key])
+    return mark_safe(f'<span class="services">{"".join(icons)}</span>')

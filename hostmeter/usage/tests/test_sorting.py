@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Reseller
+from hostmeter.tenancy.names import name_key
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 from hostmeter.tests.fixtures import (
     run_update,
@@ -151,7 +152,9 @@ def test_organizations_by_report_page_across_not_generated_and_the_rest(resource
             )
 
 
-@pytest.mark.parametrize("sort", ["name", "-domain", "services", "-reseller"])
+@pytest.mark.parametrize(
+    "sort", ["name", "-domain", "services", "-services", "reseller", "-reseller"]
+)
 def test_organization_pages_in_turn_list_every_row_once_in_order(resources, t0, sort):
     from hostmeter.usage.selectors import organization_usage_list
 
@@ -176,6 +179,46 @@ def test_organization_pages_in_turn_list_every_row_once_in_order(resources, t0, 
     ordered = list(first.paginator.object_list)  # the list's own ORDER BY, in one query
     assert _pages(4, sort=sort, update=update) == (18, [o.name for o in ordered])
     assert len({o.pk for o in ordered}) == 18
+
+
+@pytest.mark.parametrize("key", ["reseller", "services"])
+def test_organizations_by_reseller_or_services_page_across_their_groups(resources, t0, key):
+    """By reseller: the direct ones first (last descending), resellers of one folded name
+    as one (their organizations by name); by services: by how many; each group by name
+    and id. Every page in turn lists them so, searched or one reseller's too."""
+    update = run_update(t0)
+    zulu = ResellerFactory(name="Zulu", domain="zulu.example")
+    sub = ResellerFactory(name="alpha", domain="alpha.example", parent=zulu)
+    owners = [None, zulu, sub, ResellerFactory(name="Alpha", domain="alpha2.example")]
+    codes = ["web", "mail", "db", "dns"]
+    rows = []
+    for i in range(22):
+        owner = owners[(i * 3) % 4]
+        services = codes[: (i * 3) % 5]
+        org = OrganizationFactory(
+            name=f"{'sS'[i % 2]}ite {i % 6}",  # equal names: the id decides
+            domain=f"d{i:02}.example",
+            reseller=owner,
+            services=services or ["no-such-code"],
+        )
+        if key == "reseller":
+            value = (owner is not None, name_key(owner.name) if owner else "")
+        else:
+            value = (len(services), "")
+        rows.append((*value, name_key(org.name), org.pk, org))
+    ordered = [org for *_, org in sorted(rows, key=lambda r: r[:-1])]
+    below_zulu = {zulu.pk, sub.pk}
+
+    for per_page in (3, 25):  # pages inside and across the groups
+        for sort, order in ((key, ordered), (f"-{key}", ordered[::-1])):
+            assert _pages(per_page, sort=sort, update=update) == (22, [o.name for o in order])
+            mine = [o.name for o in order if o.reseller_id in below_zulu]
+            assert _pages(per_page, sort=sort, update=update, reseller=zulu) == (len(mine), mine)
+            found = [o.name for o in order if "site 1" in o.name.lower()]
+            assert _pages(per_page, sort=sort, update=update, search="site 1") == (
+                len(found),
+                found,
+            )
 
 
 def test_sort_headers_say_the_order_and_reverse_it(client, login, world):
