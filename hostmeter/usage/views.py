@@ -233,8 +233,11 @@ class ActionBarView(PeriodPageMixin, View):
     reseller_scoped = True
 
     def get(self, request):
-        update = self.period_update()
         selected = self.scope.visible_ids(self.subject.model, _selected_ids(request.GET))
+        # With nothing selected the bar offers nothing, whatever the update: a list asks
+        # for it every time it loads, so the update is not read then (a period asked
+        # for is still checked).
+        update = self.period_update() if selected or self.period_key() else None
         bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=update)
         return render(request, "usage/_action_bar.html", {"bar": bar, "subject": self.subject})
 

@@ -3,6 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from hostmeter.fields import to_thousandths
@@ -139,3 +141,21 @@ def test_queries_of_a_closed_periods_pages_do_not_grow_with_the_rows(
     large = {url: _queries(client, url, django_assert_max_num_queries) for url in urls}
     assert len(listed_names(client.get(urls[0]))) == 25
     assert large == small
+
+
+def test_the_action_bar_of_no_selection_reads_no_usage_update(client, login, world):
+    """A list asks for its action bar every time it loads; with nothing selected the bar
+    offers nothing whatever the update, so no update is read (a period asked for is
+    still checked, and a selection's bar reads it)."""
+    login("marketing")
+    url = reverse("usage:organization-action-bar")
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "Select one or more organizations to use the action bar." in response.content.decode()
+    assert not [q for q in captured if "metering_usageupdate" in q["sql"]]
+    assert client.get(url, {"period": "1999-01"}).status_code == 404
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url, {"selected": world.zeta.pk})
+    assert [q for q in captured if "metering_usageupdate" in q["sql"]]
