@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -34,7 +35,11 @@ from hostmeter.tenancy.models import (
 
 from ..models import UsageAdjustment, UsageRollup, UsageRow, UsageUpdate
 from .schedule import usage_schedule_next
-from .updates import UsagePeriod, usage_period_of, usage_update_latest
+from .updates import (
+    UsagePeriod,
+    usage_period_of,
+    usage_updates_latest_first,
+)
 
 HISTORY = 60  # updates shown in charts
 _NO_RESOURCE = -1  # an id no resource has
@@ -60,10 +65,16 @@ class UsageStatus:
 
 def usage_status(*, provider: Provider) -> UsageStatus:
     """When usage was last updated, when the next update runs, and one under way."""
-    latest = usage_update_latest()
-    recent = list(
-        UsageUpdate.objects.exclude(status=UsageUpdate.Status.SUCCEEDED).order_by("-created_at")[:1]
+    # the latest completed update and the most recent other one, in one query (every
+    # Usage page reads them: a round trip less)
+    succeeded = UsageUpdate.Status.SUCCEEDED
+    latest_pk = usage_updates_latest_first().values("pk")[:1]
+    recent_pk = (
+        UsageUpdate.objects.exclude(status=succeeded).order_by("-created_at").values("pk")[:1]
     )
+    both = list(UsageUpdate.objects.filter(Q(pk__in=latest_pk) | Q(pk__in=recent_pk)))
+    latest = next((u for u in both if u.status == succeeded), None)
+    recent = [u for u in both if u.status != succeeded]
     pending = next((u for u in recent if u.status in ("queued", "running")), None)
     failed = next(
         (u for u in recent if u.status == "failed" and (not latest or u.cutoff > latest.cutoff)),
@@ -325,15 +336,7 @@ def provider_summary(
     # provider roll-up already counts each service's subscribers as of the update.
     for group in services:
         group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
-    # four counts, not two with FILTER: those read every row and tested each (~17 ms of
-    # PostgreSQL at 100,000 organizations), a bare count and one through the reseller
-    # index take ~6 (docs/benchmarks.md, Load)
-    counts: dict[str, int] = {
-        "resellers": Reseller.objects.count(),
-        "sub_resellers": Reseller.objects.filter(parent__isnull=False).count(),
-        "organizations": Organization.objects.count(),
-        "direct": Organization.objects.filter(reseller__isnull=True).count(),
-    }
+    counts = _customer_counts()
     counts["subscriptions"] = sum(g.subscribers or 0 for g in services)
     counts["services"] = sum(1 for g in services if g.subscribers)
     resource_ids = [f.resource.pk for group in services for f in group.resources]
@@ -378,6 +381,36 @@ def reseller_summary(
     resource_ids = [f.resource.pk for group in services for f in group.resources]
     top = top_resellers(update=update, resource_ids=resource_ids, below=reseller)
     return {"counts": counts, "services": services, "top": top}
+
+
+def _customer_counts() -> dict[str, int]:
+    """Resellers, sub-resellers, organizations and those added directly: four plain
+    counts. Two aggregates with FILTER read and tested every row (~17 ms of PostgreSQL
+    at 100,000 organizations), a bare count and one through the parent or reseller
+    index take ~6 (docs/benchmarks.md, Load). On PostgreSQL they are one statement, one
+    round trip; SQLite counts a whole table from its b-tree alone only in a statement
+    of its own (inside one it reads every row, ~3 ms)."""
+    if connection.vendor != "postgresql":
+        return {
+            "resellers": Reseller.objects.count(),
+            "sub_resellers": Reseller.objects.filter(parent__isnull=False).count(),
+            "organizations": Organization.objects.count(),
+            "direct": Organization.objects.filter(reseller__isnull=True).count(),
+        }
+    q = connection.ops.quote_name
+    resellers, organizations = q(Reseller._meta.db_table), q(Organization._meta.db_table)
+    parent = q(Reseller._meta.get_field("parent").column)
+    owner = q(Organization._meta.get_field("reseller").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM {resellers}), "
+            f"(SELECT COUNT(*) FROM {resellers} WHERE {parent} IS NOT NULL), "
+            f"(SELECT COUNT(*) FROM {organizations}), "
+            f"(SELECT COUNT(*) FROM {organizations} WHERE {owner} IS NULL)"
+        )
+        found = cursor.fetchone()
+    names = ("resellers", "sub_resellers", "organizations", "direct")
+    return {name: int(n) for name, n in zip(names, found, strict=True)}
 
 
 def top_resellers(

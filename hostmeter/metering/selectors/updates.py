@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from types import EllipsisType
 from zoneinfo import ZoneInfo
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from hostmeter.tenancy.billing import Period, period_from_bounds
 from hostmeter.tenancy.models import Provider
@@ -12,11 +12,14 @@ from hostmeter.tenancy.models import Provider
 from ..models import UsageUpdate
 
 
+def usage_updates_latest_first() -> QuerySet[UsageUpdate]:
+    """The completed updates, the most recent (the one pages and reports show) first."""
+    return UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED).order_by("-cutoff")
+
+
 def usage_update_latest() -> UsageUpdate | None:
     """The most recent completed update: the one pages and reports show."""
-    return (
-        UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED).order_by("-cutoff").first()
-    )
+    return usage_updates_latest_first().first()
 
 
 @dataclass(frozen=True)
