@@ -1,13 +1,14 @@
-"""Shared by bench.pages and bench.reports: throw-away databases, bulk inserts, samples,
-usage updates and peak memory. Nothing here holds a table in memory."""
+"""Shared by the benchmarks: throw-away databases, bulk inserts, samples, usage updates
+and peak memory. Nothing here holds a table in memory."""
 
 import ctypes
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,30 @@ def prepare_database(engine: str, data_dir: str, pg_url: str, *, fresh: bool = T
     os.environ["HOSTMETER_DATABASE_URL"] = pg_url
 
 
+@contextmanager
+def bench_database(
+    engine: str,
+    pg_url: str,
+    *,
+    prefix: str = "hostmeter-bench-",
+    data_dir: str | None = None,
+    fresh: bool = True,
+) -> Iterator[str]:
+    """This process on a throw-away database, migrated and with Django set up: a SQLite
+    file in a temporary folder (or in data_dir, kept), or pg_url's PostgreSQL database.
+    Yields the folder, where report files go too."""
+    import django
+
+    with ExitStack() as stack:
+        if data_dir is None:
+            data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix))
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        prepare_database(engine, data_dir, pg_url, fresh=fresh)
+        migrate()  # with fresh=False too: the code may have new migrations since
+        django.setup()
+        yield data_dir
+
+
 def migrate() -> None:
     """In its own process: the migration graph stays out of the measuring one's memory."""
     subprocess.run([sys.executable, "-m", "hostmeter", "migrate", "-v0"], check=True, cwd=ROOT)
@@ -80,15 +105,18 @@ def analyze() -> None:
 # ---------------------------------------------------------------- bulk inserts
 
 
-def insert_rows(table: str, columns: list[str], rows: Iterable[tuple]) -> int:
-    """Multi-row INSERTs of BATCH rows each; returns how many rows went in."""
+def insert_rows(
+    table: str, columns: list[str], rows: Iterable[tuple], *, atomic: bool = True
+) -> int:
+    """Multi-row INSERTs of BATCH rows each, in one transaction (atomic) or each in its
+    own; returns how many rows went in."""
     from django.db import connection, transaction
 
     q = connection.ops.quote_name
     head = f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES "
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     count, batch = 0, []
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic() if atomic else nullcontext(), connection.cursor() as cursor:
         for row in rows:
             batch.append(row)
             if len(batch) == BATCH:

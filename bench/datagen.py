@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench.bulk import DAY, insert_rows, reset_sequences
 from hostmeter.metering.models import UsageSample
 from hostmeter.tenancy.models import (
     Organization,
@@ -27,8 +28,6 @@ from hostmeter.tenancy.services import reseller_links_rebuild
 # mailboxes, mail_storage, emails_sent (mail); databases, db_storage (db); dns_zones.
 SERVICES = ("web", "mail", "db", "dns")
 LIMITED = ("disk_space", "mailboxes")
-BATCH = 1000
-DAY = timedelta(days=1)
 
 
 def _three_days_ago() -> datetime:
@@ -68,25 +67,6 @@ class Plan:
     def cutoff(self, day: int) -> datetime:
         """The cut-off at the end of day `day` (1-based)."""
         return self.start + day * DAY
-
-
-def insert_rows(table: str, columns: Iterable[str], rows: Iterable[tuple]) -> int:
-    """Multi-row INSERTs of BATCH rows each; returns how many rows went in."""
-    q = connection.ops.quote_name
-    columns = list(columns)
-    head = f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) VALUES "
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    count, batch = 0, []
-    with connection.cursor() as cursor:
-        for row in rows:
-            batch.append(row)
-            if len(batch) == BATCH:
-                cursor.execute(head + ", ".join([one] * BATCH), [v for r in batch for v in r])
-                count, batch = count + BATCH, []
-        if batch:
-            cursor.execute(head + ", ".join([one] * len(batch)), [v for r in batch for v in r])
-            count += len(batch)
-    return count
 
 
 def _reseller_parent(i: int, total: int) -> int | None:
@@ -150,18 +130,8 @@ def tenancy_generate(plan: Plan) -> dict[str, int]:
         ["resource_id", "reseller_id", "organization_id", "limit"],
         limits + [(resources[c], None, i, 10**7) for i in range(4, n_org + 1, 4) for c in LIMITED],
     )
-    _reset_sequences([Reseller, Organization])
+    reset_sequences([Reseller, Organization])
     return counts
-
-
-def _reset_sequences(models) -> None:
-    """Ids were given explicitly; PostgreSQL's sequences must move past them."""
-    from django.core.management.color import no_style
-
-    statements = connection.ops.sequence_reset_sql(no_style(), models)
-    with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
 
 
 def resource_ids() -> dict[str, int]:
@@ -220,6 +190,7 @@ def samples_bulk_load(rows: Iterable[tuple[int, int, datetime, int, str]]) -> in
             UsageSample._meta.db_table,
             columns,
             ((org, res, adapt(at), value, src, stamp) for org, res, at, value, src in rows),
+            atomic=False,
         )
     count = 0
     with transaction.atomic():

@@ -13,7 +13,6 @@ so neither hits the other's rows as duplicates. Rates are samples per second, me
 of the rounds; the ratio is HTTP ÷ direct. Goal: at least 1/3.
 """
 
-import argparse
 import http.client
 import json
 import os
@@ -21,14 +20,13 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench.bulk import engine_version, log, prepare_database
+from bench import runner
+from bench.bulk import ROOT, bench_database, engine_version, log
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1 / 3
 BATCHES = (1_000, 10_000)
 PG_URL = os.environ.get(
@@ -98,11 +96,11 @@ class Server:
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/api/v1/schema/", None, {})[0] == 200:
+            # the sign-in page answers anyone (the API's schema needs a signed-in login)
+            with suppress(OSError):
+                if self.request("GET", "/login/", None, {})[0] == 200:
                     return
-            except OSError:
-                time.sleep(0.2)
+            time.sleep(0.2)
         self.stop()
         raise SystemExit("gunicorn did not start")
 
@@ -197,16 +195,9 @@ def measure(engine: str, orgs: int, rounds: int) -> dict:
     return out
 
 
-def worker(engine: str, orgs: int, rounds: int) -> dict:
-    import django
-
-    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-ingest-") as data_dir:
-        prepare_database(engine, data_dir, PG_URL)
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        return measure(engine, orgs, rounds)
+def worker(args) -> dict:
+    with bench_database(args.worker, PG_URL, prefix="hostmeter-bench-ingest-"):
+        return measure(args.worker, args.orgs, args.rounds)
 
 
 def table(results: list[dict]) -> str:
@@ -224,49 +215,16 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--orgs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
-    parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
     if args.worker:
-        print(json.dumps(worker(args.worker, args.orgs, args.rounds)))
-        return 0
+        return runner.answer(worker(args))
 
-    results = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        print(f"== ingest over HTTP, {engine}", file=sys.stderr, flush=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.ingest",
-            "--worker",
-            engine,
-            "--orgs",
-            str(args.orgs),
-            "--rounds",
-            str(args.rounds),
-        ]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
-        proc = subprocess.run(
-            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False
-        )
-        if proc.returncode:
-            raise SystemExit(f"the {engine} run failed ({proc.returncode})")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    print()
-    print(table(results))
-    print()
+    options = ["--orgs", str(args.orgs), "--rounds", str(args.rounds)]
+    results = runner.engines_run(args, "bench.ingest", options, "ingest over HTTP")
+    runner.results_show(results, table(results), args.json)
     missed = False
     for r in results:
         for size, b in r["batches"].items():

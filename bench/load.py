@@ -38,7 +38,6 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,69 +46,17 @@ import urllib.request
 from contextlib import suppress
 from pathlib import Path
 
-from bench.bulk import ROOT, log
+from bench import runner
+from bench.bulk import ROOT, bench_database, engine_version, log
+from bench.load_figures import result_of, table, verdicts
+from bench.runner import child_json, clean_env
 
-GOAL_P99_MS = 300
 PASSWORD = "bench-load-not-secret"
 LEVELS = ("systems", "operations", "marketing")
 PG_URL = os.environ.get(
     "BENCH_LOAD_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench_load"
 )
 OUT = ROOT / "bench" / "out"
-
-
-# ---------------------------------------------------------------- judging (pure)
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summarize(samples: list[list]) -> dict:
-    """[name, start s, ms, error] rows → requests, failures, median, p95, p99, max."""
-    ms = [s[2] for s in samples]
-    if not ms:
-        return {"requests": 0, "failures": 0}
-    return {
-        "requests": len(ms),
-        "failures": sum(1 for s in samples if s[3]),
-        "median_ms": statistics.median(ms),
-        "p95_ms": percentile(ms, 95),
-        "p99_ms": percentile(ms, 99),
-        "max_ms": max(ms),
-    }
-
-
-def by_page(samples: list[list]) -> dict[str, dict]:
-    """The summary of every page's requests, busiest first, and of all of them."""
-    names: dict[str, list[list]] = {}
-    for s in samples:
-        names.setdefault(s[0], []).append(s)
-    pages = {n: summarize(rows) for n, rows in sorted(names.items(), key=lambda i: -len(i[1]))}
-    return pages | {"all requests": summarize(samples)}
-
-
-def verdict(overall: dict, reports: list[dict], window: float, swarm: dict) -> list[str]:
-    """What misses the goal (an empty list when everything meets it)."""
-    missed = []
-    if not overall.get("requests"):
-        missed.append("no request was measured")
-    elif overall["p99_ms"] >= GOAL_P99_MS:
-        missed.append(f"p99 {overall['p99_ms']:.0f} ms ≥ {GOAL_P99_MS} ms")
-    if overall.get("failures"):
-        missed.append(f"{overall['failures']} failed request(s)")
-    if swarm["signed_in"] < swarm["users"]:
-        missed.append(f"only {swarm['signed_in']} of {swarm['users']} users signed in")
-    if swarm["exceptions"]:
-        missed.append(f"{len(swarm['exceptions'])} kinds of errors in the users' tasks")
-    for r in reports or [{"format": "organizations", "status": "never requested"}]:
-        if r["status"] != "ready":
-            missed.append(f"the {r['format']} report is {r['status']}")
-        elif r["generated_s"] > window:
-            missed.append(f"the {r['format']} report was Ready only after the window")
-    return missed
 
 
 # ---------------------------------------------------------------- worker: the database
@@ -121,49 +68,45 @@ def logins(users: int) -> list[str]:
 
 
 def prepare(args) -> dict:
-    import django
+    """The engine's database in --data-dir (kept for the panel): the customer base, the
+    schedule and the logins."""
+    with bench_database(args.worker, PG_URL, data_dir=args.data_dir):
+        from django.contrib.auth.hashers import make_password
+        from django.db import connection
 
-    from bench.bulk import engine_version, migrate, prepare_database
+        from bench.pagedata import Plan, generate
+        from hostmeter.accounts.models import User
+        from hostmeter.accounts.services import user_save
+        from hostmeter.tenancy.models import Provider
 
-    prepare_database(args.prepare, args.data_dir, PG_URL)
-    migrate()
-    django.setup()
-    from django.contrib.auth.hashers import make_password
-    from django.db import connection
-
-    from bench.pagedata import Plan, generate
-    from hostmeter.accounts.models import User
-    from hostmeter.accounts.services import user_save
-    from hostmeter.tenancy.models import Provider
-
-    log(f"{args.prepare}: generating {args.resellers:,} resellers, {args.orgs:,} organizations")
-    start = time.perf_counter()
-    counts = generate(Plan(resellers=args.resellers, orgs=args.orgs))
-    Provider.objects.filter(pk=Provider.get().pk).update(usage_schedule="0 0 * * *")
-    names = logins(args.users)
-    for name in names:
-        level = "systems" if name == "load-reporter" else name.split("-")[1]
-        user_save(username=name, password=None, login_level=level)
-    # one hash for all: the same password, hashed once (a hash takes ~0.3 s)
-    User.objects.filter(username__in=names).update(password=make_password(PASSWORD))
-    with connection.cursor() as cursor:
-        # the resellers with the most organizations below them (sub-resellers' included)
-        cursor.execute(
-            "SELECT k.ancestor_id FROM tenancy_resellerlink k JOIN tenancy_organization o "
-            "ON o.reseller_id = k.descendant_id GROUP BY k.ancestor_id "
-            "ORDER BY COUNT(*) DESC, k.ancestor_id LIMIT 5"
-        )
-        big = [row[0] for row in cursor.fetchall()]
-    return {
-        "engine": args.prepare,
-        "engine_version": engine_version(),
-        "counts": counts,
-        "generate_s": time.perf_counter() - start,
-        "resellers": args.resellers,
-        "organizations": args.orgs,
-        "big_resellers": big,
-        "logins": names,
-    }
+        log(f"{args.worker}: generating {args.resellers:,} resellers, {args.orgs:,} organizations")
+        start = time.perf_counter()
+        counts = generate(Plan(resellers=args.resellers, orgs=args.orgs))
+        Provider.objects.filter(pk=Provider.get().pk).update(usage_schedule="0 0 * * *")
+        names = logins(args.users)
+        for name in names:
+            level = "systems" if name == "load-reporter" else name.split("-")[1]
+            user_save(username=name, password=None, login_level=level)
+        # one hash for all: the same password, hashed once (a hash takes ~0.3 s)
+        User.objects.filter(username__in=names).update(password=make_password(PASSWORD))
+        with connection.cursor() as cursor:
+            # the resellers with the most organizations below them (sub-resellers' included)
+            cursor.execute(
+                "SELECT k.ancestor_id FROM tenancy_resellerlink k JOIN tenancy_organization o "
+                "ON o.reseller_id = k.descendant_id GROUP BY k.ancestor_id "
+                "ORDER BY COUNT(*) DESC, k.ancestor_id LIMIT 5"
+            )
+            big = [row[0] for row in cursor.fetchall()]
+        return {
+            "engine": args.worker,
+            "engine_version": engine_version(),
+            "counts": counts,
+            "generate_s": time.perf_counter() - start,
+            "resellers": args.resellers,
+            "organizations": args.orgs,
+            "big_resellers": big,
+            "logins": names,
+        }
 
 
 def reports_check() -> list[dict]:
@@ -198,23 +141,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def last_json(cmd: list[str], env: dict, what: str, timeout: float) -> dict:
-    """Runs a worker in a session of its own (its whole group is killed on the way out)
-    and returns the JSON on the last line of its output."""
-    proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    if proc.returncode:
-        raise SystemExit(f"{what} failed ({proc.returncode})")
-    return json.loads(out.strip().splitlines()[-1])
 
 
 class Serve:
@@ -262,11 +188,6 @@ class Serve:
         self.proc.wait(10)
 
 
-def clean_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
-    return env | extra
-
-
 def static_collect() -> Path:
     """The static files, collected (and compressed, ~30 s) once for every engine's panel."""
     data_dir = OUT / "load-static"
@@ -277,11 +198,11 @@ def static_collect() -> Path:
 
 def run_engine(engine: str, args, static: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"load-{engine}-", dir=OUT) as data_dir:
-        cmd = [sys.executable, "-m", "bench.load", "--prepare", engine, "--data-dir", data_dir]
+        cmd = [sys.executable, "-m", "bench.load", "--worker", engine, "--data-dir", data_dir]
         cmd += ["--orgs", str(args.orgs), "--resellers", str(args.resellers)]
         cmd += ["--users", str(args.users)]
         start = time.perf_counter()
-        data = last_json(cmd, clean_env(), f"preparing the {engine} database", 900)
+        data = child_json(cmd, f"preparing the {engine} database", env=clean_env(), timeout=900)
         data["prepare_s"] = time.perf_counter() - start
         own = Path(data_dir) / "static"  # the `hostmeter` command makes an empty one
         shutil.rmtree(own, ignore_errors=True)
@@ -329,20 +250,20 @@ def run_engine(engine: str, args, static: Path) -> dict:
             plan_path.write_text(json.dumps(plan))
             log(f"{engine}: serving at {serve.url}; {args.users} users, {args.duration} s window")
             limit = args.ramp + 120 + args.settle + args.duration + 60
-            swarm = last_json(
+            swarm = child_json(
                 [sys.executable, "-m", "bench.load_users", str(plan_path)],
-                clean_env(),
                 "the locust run",
-                limit,
+                env=clean_env(),
+                timeout=limit,
             )
             # a report that missed the window: given a minute more, to say when it was done
             deadline = time.monotonic() + 60
             while True:
-                reports = last_json(
+                reports = child_json(
                     [sys.executable, "-m", "bench.load", "--reports-check"],
-                    env,
                     "reading the reports back",
-                    120,
+                    env=env,
+                    timeout=120,
                 )
                 busy = any(r["status"] in ("queued", "generating") for r in reports)
                 if not busy or time.monotonic() > deadline:
@@ -357,102 +278,8 @@ def run_engine(engine: str, args, static: Path) -> dict:
         }
 
 
-def result_of(engine: str, run: dict) -> dict:
-    """The tables' figures of one engine's run."""
-    swarm = run["swarm"]
-    t0, window = swarm["window_start"], swarm["window_end"] - swarm["window_start"]
-    reports = [
-        r
-        | {
-            "started_s": r["started_at"] - t0 if r["started_at"] else None,
-            "generated_s": r["generated_at"] - t0 if r["generated_at"] else math.inf,
-        }
-        for r in run["reports"]
-    ]
-    pages = by_page(swarm["samples"])
-    during = []
-    if reports and all(r["started_s"] is not None for r in reports):
-        first = min(r["started_s"] for r in reports)
-        last = min(window, max(r["generated_s"] for r in reports))
-        during = [s for s in swarm["samples"] if first <= s[1] <= last]
-    errors: dict[str, int] = {}
-    for name, _, _, error in swarm["samples"] + swarm["sign_ins"]:
-        if error:
-            errors[f"{name}: {error}"] = errors.get(f"{name}: {error}", 0) + 1
-    return {
-        "engine": engine,
-        "engine_version": run["data"]["engine_version"],
-        "errors": errors,
-        "window_s": window,
-        "pages": pages,
-        "during_report": summarize(during),
-        "sign_in": summarize(swarm["sign_ins"]),
-        "reports": reports,
-        "missed": verdict(pages["all requests"], reports, window, swarm),
-        "swarm": {k: v for k, v in swarm.items() if k not in ("samples", "sign_ins")},
-        "prepare_s": run["data"]["prepare_s"],
-        "counts": run["data"]["counts"],
-        "serve_log": run["serve_log"],
-        "serve_options": run["serve_options"],
-    }
-
-
-def table(results: list[dict]) -> str:
-    lines = [
-        "| engine | page | requests | failures | median ms | p95 ms | p99 ms | max ms |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
-    ]
-
-    def row(engine: str, name: str, s: dict) -> str:
-        if not s.get("requests"):
-            return f"| {engine} | {name} | 0 | 0 | – | – | – | – |"
-        p99 = f"{s['p99_ms']:.0f}"
-        return (
-            f"| {engine} | {name} | {s['requests']:,} | {s['failures']} "
-            f"| {s['median_ms']:.0f} | {s['p95_ms']:.0f} "
-            f"| {f'**{p99}**' if s['p99_ms'] >= GOAL_P99_MS else p99} | {s['max_ms']:.0f} |"
-        )
-
-    for r in results:
-        for name, s in r["pages"].items():
-            lines.append(row(r["engine_version"], name, s))
-        lines.append(row(r["engine_version"], "(while the report generated)", r["during_report"]))
-        lines.append(
-            row(r["engine_version"], "(sign-in, before the window; not judged)", r["sign_in"])
-        )
-    return "\n".join(lines)
-
-
-def report_lines(r: dict) -> list[str]:
-    lines = []
-    for rep in r["reports"]:
-        when = (
-            f"started {rep['started_s']:.1f} s into the window, Ready at {rep['generated_s']:.1f} s"
-            if rep["status"] == "ready"
-            else f"status {rep['status']} {rep['error']}".strip()
-        )
-        rows = f"{rep['rows']:,} rows" if rep["rows"] is not None else "no rows"
-        lines.append(f"{r['engine_version']}: organizations report {rep['format']}: {rows}, {when}")
-    seen = r["swarm"]["reporter"]["ready_seen"]
-    if seen is not None:
-        lines.append(f"{r['engine_version']}: the export tab showed it done at {seen:.1f} s")
-    return lines
-
-
-def cores(cpu_s: dict[str, float], window: float) -> str:
-    """CPU seconds per process in the window → cores each used, the rest as "others"."""
-    ours = {k: v for k, v in cpu_s.items() if k != "machine"}
-    others = cpu_s["machine"] - sum(ours.values())
-    return ", ".join(f"{k} {v / window:.2f}" for k, v in (ours | {"others": others}).items())
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
+    parser = runner.parser(__doc__)
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--duration", type=float, default=60, help="measured window, s")
     parser.add_argument("--ramp", type=float, default=20, help="s to start every user")
@@ -472,60 +299,24 @@ def main(argv=None) -> int:
         metavar="HOSTMETER_X=value",
         help="a setting for serve, for what-if runs (repeatable)",
     )
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--prepare", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--reports-check", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.prepare:
-        print(json.dumps(prepare(args)))
-        return 0
+    if args.worker:  # the engine's database, in bench_database's own process
+        return runner.answer(prepare(args))
     if args.reports_check:
-        print(json.dumps(reports_check()))
-        return 0
+        return runner.answer(reports_check())
 
     OUT.mkdir(parents=True, exist_ok=True)
     static = static_collect()
     results = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
+    for engine in runner.engines(args):
         print(f"== load, {engine}", file=sys.stderr, flush=True)
         start = time.perf_counter()
         results.append(result_of(engine, run_engine(engine, args, static)))
         results[-1]["wall_s"] = time.perf_counter() - start
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    print()
-    print(table(results))
-    print()
-    met = True
-    for r in results:
-        for line in report_lines(r):
-            print(line)
-        s, overall = r["swarm"], r["pages"]["all requests"]
-        print(
-            f"{r['engine_version']}: {s['signed_in']} of {s['users']} users signed in within "
-            f"{s['sign_in_s']:.0f} s; window {r['window_s']:.0f} s, "
-            f"{overall['requests'] / r['window_s']:.1f} requests/s; machine CPU busy "
-            f"{s['cpu_busy']:.0%} in it; cores used: {cores(s['cpu_s'], r['window_s'])}; "
-            f"load average {s['load_before']} as it opened; "
-            f"run took {r['wall_s'] / 60:.1f} min "
-            f"({r['prepare_s']:.0f} s preparing the data); "
-            f"serve {' '.join(r['serve_options']) or 'with its defaults'}"
-        )
-        for e, n in sorted(r["errors"].items(), key=lambda i: -i[1])[:10]:
-            print(f"{r['engine_version']}: {n} × {e}")
-        for e in s["exceptions"]:
-            print(f"{r['engine_version']}: a user's task raised: {e}")
-        if r["missed"]:
-            met = False
-            print(f"{r['engine_version']}: goal MISSED: " + "; ".join(r["missed"]))
-        else:
-            print(
-                f"{r['engine_version']}: goal met: p99 {overall['p99_ms']:.0f} ms "
-                f"< {GOAL_P99_MS} ms, 0 errors, report Ready in the window"
-            )
+    runner.results_show(results, table(results), args.json)
+    met = verdicts(results)
     print("Load: goal met" if met else "Load: goal MISSED")
     return 0 if met else 1
 

@@ -51,6 +51,9 @@ SEARCH = "cloud"  # one reseller in ten is a "… Cloud …"
 class Plan:
     resellers: int
     orgs: int
+    # organizations added by reseller 1 itself (one in four, from the first): the customer
+    # base of a reseller login's benchmark
+    heavy: int = 0
 
     @property
     def big(self) -> int:
@@ -89,8 +92,11 @@ def keyed(named: tuple[str, str]) -> tuple[str, str, str]:
 
 
 def org_reseller(i: int, plan: Plan) -> int | None:
-    """One organization in ten is added directly; a third go to the first `big`
-    resellers (all top-level); the rest are spread over every reseller."""
+    """With `heavy`, one in four goes to reseller 1 first. Then one organization in ten is
+    added directly; a third go to the first `big` resellers (all top-level); the rest are
+    spread over every reseller."""
+    if i % 4 == 1 and i // 4 < plan.heavy:
+        return 1
     if i % 10 == 0:
         return None
     if i % 3 == 0:

@@ -1,4 +1,5 @@
-"""Benchmark of the Usage pages with 10,000 resellers and 200,000 organizations.
+"""Benchmark of the Usage pages with 10,000 resellers and 200,000 organizations, for the
+provider's staff and for a reseller login whose subtree has 50,000 of them.
 
     python -m bench.pages [--engines sqlite,postgres] [--requests 50] [--diagnose]
 
@@ -6,11 +7,13 @@ For each engine, two worker processes build a throw-away database each, in bulk
 (bench.pagedata): a small one (10 resellers, 100 organizations) and a large one
 (10,000 resellers, some nested two levels deep; 200,000 organizations, one in ten
 added directly; services, limits, two completed usage updates from real samples, and
-report records in every status for the latest update). A fresh process then signs in a
+report records in every status for the latest update; reseller 1 added a quarter of the
+organizations itself, 50,000, 25 in the small one). A fresh process then signs in a
 Marketing login with django.test.Client and requests every page in turn: 5 warm-up
-rounds, then --requests timed rounds. Server time is the time around client.get() (the
-whole WSGI handler: middleware, session, view, SQL, templates; not the network, and the
-database connection stays open between requests). SQL queries per page are counted
+rounds, then --requests timed rounds; then the same as reseller 1's reseller login (its
+summary, its sub-resellers, its subtree's organizations). Server time is the time around
+client.get() (the whole WSGI handler: middleware, session, view, SQL, templates; not the
+network, and the database connection stays open between requests). SQL queries per page are counted
 (CaptureQueriesContext) on the last warm-up round. Goal: under 100 ms at the 95th
 percentile on both engines, and the same number of queries as with 10 resellers.
 --diagnose prints the plans and a profile of pages over the goal.
@@ -20,23 +23,22 @@ name with _small, dropped and created.
 """
 
 import argparse
-import json
 import math
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.bulk import ROOT, engine_version, log, migrate, prepare_database
+from bench import runner
+from bench.bulk import bench_database, engine_version, log
+from bench.runner import percentile
 
 GOAL_MS = 100
 PG_URL = os.environ.get(
     "BENCH_PAGES_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench_pages"
 )
 SIZES = {"small": (10, 100), "large": (10_000, 200_000)}
+VIEWERS = ("provider", "reseller")  # a Marketing login, reseller 1's login
 
 
 def pg_url(size: str) -> str:
@@ -54,7 +56,7 @@ EXTRA = (
 )
 
 
-def pages() -> list[tuple[str, str]]:
+def pages(viewer: str) -> list[tuple[str, str]]:
     """(name, URL) of every page measured, for the data set in the database."""
     from django.db import connection
     from django.urls import reverse
@@ -72,6 +74,10 @@ def pages() -> list[tuple[str, str]]:
         (biggest,) = cursor.fetchone()
     middle = max(1, math.ceil(Reseller.objects.count() / 25) // 2)
     middle_org = max(1, math.ceil(Organization.objects.count() / 25) // 2)
+    # three resellers the viewer sees (reseller 1's login: three below it)
+    below = Reseller.objects.filter(parent_id=biggest).order_by("pk")
+    picked = list(below.values_list("pk", flat=True)[:3]) if viewer == "reseller" else [3, 6, 9]
+    selected = "?" + "&".join(f"selected={pk}" for pk in picked)
     resellers = reverse("usage:reseller-usage")
     organizations = reverse("usage:organization-usage")
     return [
@@ -84,20 +90,11 @@ def pages() -> list[tuple[str, str]]:
         ("organization site usage, page 1", organizations),
         ("organization site usage, one reseller", f"{organizations}?reseller={biggest}"),
         ("reseller overview", reverse("usage:reseller-overview", args=[biggest])),
-        (
-            "action bar (3 selected)",
-            reverse("usage:reseller-action-bar") + "?selected=3&selected=6&selected=9",
-        ),
+        ("action bar (3 selected)", reverse("usage:reseller-action-bar") + selected),
         (EXTRA[0], f"{organizations}?sort=status"),
         (EXTRA[1], f"{organizations}?sort=-status"),
         (EXTRA[2], f"{organizations}?sort=status&page={middle_org}"),
     ]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 class SqlClock:
@@ -115,17 +112,27 @@ class SqlClock:
             self.ms.append((time.perf_counter() - start) * 1000)
 
 
-def measure(label: str, requests: int, warmup: int, diagnose: bool) -> dict:
+def viewer(name: str):
+    """The login a viewer signs in with: Marketing, or reseller 1's reseller login."""
+    from hostmeter.accounts.services import user_save
+    from hostmeter.tenancy.models import Reseller, ResellerLogin
+
+    if name == "provider":
+        return user_save(username="bench-marketing", password=None, login_level="marketing")
+    user = user_save(username="bench-reseller", password=None, login_level="reseller")
+    reseller = Reseller.objects.get(pk=1)
+    ResellerLogin.objects.update_or_create(user=user, defaults={"reseller": reseller})
+    return user
+
+
+def measure(label: str, requests: int, warmup: int, diagnose: bool, who: str) -> dict:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from hostmeter.accounts.services import user_save
-
-    user = user_save(username="bench-marketing", password=None, login_level="marketing")
     client = Client()
-    client.force_login(user)
-    measured = pages()
+    client.force_login(viewer(who))
+    measured = pages(who)
     times: dict[str, list[float]] = {name: [] for name, _ in measured}
     out = {name: {"url": url} for name, url in measured}
     for r in range(warmup + requests):
@@ -197,16 +204,15 @@ def diagnosis(client, url: str) -> dict:
 
 
 def worker(args) -> dict:
-    import django
-
     resellers, orgs = SIZES[args.size]
-    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-pages-") as tmp:
-        data_dir = args.data_dir or tmp
-        Path(data_dir).mkdir(parents=True, exist_ok=True)
-        prepare_database(args.worker, data_dir, pg_url(args.size), fresh=not args.reuse)
-        os.environ["HOSTMETER_ALLOWED_HOSTS"] = "testserver"  # django.test.Client's host
-        migrate()  # with --reuse too: the code may have new migrations since
-        django.setup()
+    os.environ["HOSTMETER_ALLOWED_HOSTS"] = "testserver"  # django.test.Client's host
+    with bench_database(
+        args.worker,
+        pg_url(args.size),
+        prefix="hostmeter-bench-pages-",
+        data_dir=args.data_dir,
+        fresh=not args.reuse,
+    ):
         from bench.pagedata import Plan, generate
 
         out = {"engine": args.worker, "size": args.size, "engine_version": engine_version()}
@@ -214,22 +220,13 @@ def worker(args) -> dict:
         if not args.reuse:
             log(f"{args.worker}: generating {resellers:,} resellers, {orgs:,} organizations")
             start = time.perf_counter()
-            out["counts"] = generate(Plan(resellers=resellers, orgs=orgs))
+            out["counts"] = generate(Plan(resellers=resellers, orgs=orgs, heavy=orgs // 4))
             out["generate_s"] = time.perf_counter() - start
         # Measured in a fresh process: none of the generator's leftovers in memory (the
         # garbage collector's pauses grow with them).
-        out["pages"] = measure_in_child(args)
+        cmd = [sys.executable, "-m", "bench.pages", "--measure", *options(args)]
+        out |= runner.child_json(cmd, "measuring the pages")
         return out
-
-
-def measure_in_child(args) -> dict:
-    cmd = [sys.executable, "-m", "bench.pages", "--measure", "--size", args.size]
-    cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
-    cmd += ["--diagnose"] if args.diagnose else []
-    proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"measuring the pages failed ({proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def measure_main(args) -> dict:
@@ -238,48 +235,46 @@ def measure_main(args) -> dict:
 
     django.setup()
     label = f"{os.environ['HOSTMETER_DATABASE_URL'].split(':')[0]}, {args.size}"
-    return measure(label, args.requests, args.warmup, args.diagnose)
+    return {
+        name: measure(f"{label}, {name}", args.requests, args.warmup, args.diagnose, name)
+        for name in VIEWERS
+    }
 
 
 # ---------------------------------------------------------------- driver
 
 
-def run_worker(engine: str, size: str, args) -> dict:
-    cmd = [sys.executable, "-m", "bench.pages", "--worker", engine, "--size", size]
-    cmd += ["--requests", str(args.requests), "--warmup", str(args.warmup)]
-    cmd += ["--diagnose"] if args.diagnose else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"{engine}, {size} data set failed ({proc.returncode})")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = time.perf_counter() - start
-    return result
+def options(args, size: str | None = None) -> list[str]:
+    """The options a worker and its measuring process pass on."""
+    out = ["--size", size or args.size, "--requests", str(args.requests)]
+    out += ["--warmup", str(args.warmup)]
+    return out + (["--diagnose"] if args.diagnose else [])
 
 
-def verdicts(large: dict, small: dict) -> dict[str, tuple[bool, bool]]:
-    """Page → (time goal met, query goal met), for the pages of the issue's list."""
+def verdicts(large: dict, small: dict) -> dict[tuple[str, str], tuple[bool, bool]]:
+    """(viewer, page) → (time goal met, query goal met), for the pages of the issue's list."""
     return {
-        name: (p["p95_ms"] < GOAL_MS, p["queries"] == small["pages"][name]["queries"])
-        for name, p in large["pages"].items()
+        (who, name): (p["p95_ms"] < GOAL_MS, p["queries"] == small[who][name]["queries"])
+        for who in VIEWERS
+        for name, p in large[who].items()
         if name not in EXTRA
     }
 
 
 def table(results: list[tuple[dict, dict]]) -> str:
     lines = [
-        "| engine | page | median ms | p95 ms | queries | queries with 10 resellers "
+        "| engine | viewer | page | median ms | p95 ms | queries | queries with 10 resellers "
         "| SQL ms (one request) | median ms with 10 resellers |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for small, large in results:
-        for name, p in large["pages"].items():
-            s = small["pages"][name]
+        for who, name, p in ((w, n, p) for w in VIEWERS for n, p in large[w].items()):
+            s = small[who][name]
             p95 = f"{p['p95_ms']:.1f}"
             over = p["p95_ms"] >= GOAL_MS or p["queries"] != s["queries"]
             lines.append(
-                f"| {large['engine_version']} | {name}{' (extra)' if name in EXTRA else ''} "
+                f"| {large['engine_version']} | {who} | {name}"
+                f"{' (extra)' if name in EXTRA else ''} "
                 f"| {p['median_ms']:.1f} | {f'**{p95}**' if over else p95} | {p['queries']} "
                 f"| {s['queries']} | {p['sql_ms']:.1f} | {s['median_ms']:.1f} |"
             )
@@ -287,19 +282,12 @@ def table(results: list[tuple[dict, dict]]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
+    parser = runner.parser(__doc__)
     parser.add_argument("--requests", type=int, default=50, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per page")
     parser.add_argument(
         "--diagnose", action="store_true", help="plans and profiles of pages over the goal"
     )
-    parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", choices=list(SIZES), default="large", help=argparse.SUPPRESS)
     parser.add_argument(
@@ -309,41 +297,38 @@ def main(argv=None) -> int:
         "--reuse", action="store_true", help="worker: measure the database as it is"
     )
     args = parser.parse_args(argv)
-
     if args.measure:
-        print(json.dumps(measure_main(args)))
-        return 0
+        return runner.answer(measure_main(args))
     if args.worker:
-        print(json.dumps(worker(args)))
-        return 0
+        return runner.answer(worker(args))
 
-    results = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        pair = []
-        for size in ("small", "large"):
-            print(f"== Usage pages, {engine}, {size} data set", file=sys.stderr, flush=True)
-            pair.append(run_worker(engine, size, args))
-        results.append(tuple(pair))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    print()
-    print(table(results))
-    print()
+    results = [
+        tuple(
+            runner.worker_run(
+                "bench.pages",
+                engine,
+                options(args, size),
+                f"Usage pages, {engine}, {size} data set",
+            )
+            for size in ("small", "large")
+        )
+        for engine in runner.engines(args)
+    ]
+    runner.results_show(results, table(results), args.json)
     met = True
     for small, large in results:
-        for name, (fast, same) in verdicts(large, small).items():
+        for (who, name), (fast, same) in verdicts(large, small).items():
             met &= fast and same
             if not (fast and same):
                 print(
-                    f"{large['engine_version']}, {name}: "
-                    + ("" if fast else f"p95 {large['pages'][name]['p95_ms']:.0f} ms ≥ {GOAL_MS}; ")
+                    f"{large['engine_version']}, {who}, {name}: "
+                    + ("" if fast else f"p95 {large[who][name]['p95_ms']:.0f} ms ≥ {GOAL_MS}; ")
                     + ("" if same else "more queries than with 10 resellers; ")
                     + "MISSES the goal"
                 )
-            for d in [large["pages"][name].get("diagnosis")]:
+            for d in [large[who][name].get("diagnosis")]:
                 if d:
-                    print(f"\n--- {large['engine_version']}, {name}: slowest queries")
+                    print(f"\n--- {large['engine_version']}, {who}, {name}: slowest queries")
                     for q in d["queries"]:
                         print(f"{q['ms']:.1f} ms: {q['sql'][:1500]}\n{q['plan']}\n")
                     print(d["profile"])

@@ -14,25 +14,20 @@ update in the same period) and the first update after a period's end (which firs
 the update as of that end, closing the period): the close ÷ plain ratio (goal ≤ 1.3×).
 """
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench.bulk import log
+from bench import runner
+from bench.bulk import DAY, log, prepare_database
 
-ROOT = Path(__file__).resolve().parent.parent
 HISTORY_GOAL = 1.1
 CLOSE_GOAL = 1.3
 SHORT, LONG = 5, 60
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench")
-DAY = timedelta(days=1)
 
 
 # ---------------------------------------------------------------- in the worker
@@ -73,7 +68,7 @@ def _build(plan, *, boundary_after: int) -> None:
     from django.db import connection
 
     from bench import datagen
-    from bench.usage_update import update_run
+    from bench.bulk import update_run
     from hostmeter.tenancy.models import Provider
 
     call_command("migrate", verbosity=0)
@@ -110,7 +105,8 @@ def _forget_from(cutoff: datetime) -> None:
 def _timed_update(cutoff: datetime) -> tuple[float, int]:
     """Runs the update for a cut-off (forgetting it and anything after it first);
     returns the seconds and how many updates it made (2 when it closed a period)."""
-    from bench.usage_update import settle, update_run
+    from bench.bulk import update_run
+    from bench.usage_update import settle
     from hostmeter.metering.models import UsageUpdate
 
     _forget_from(cutoff - DAY + timedelta(seconds=1))
@@ -182,18 +178,14 @@ def measure(engine: str, orgs: int, repeats: int, data_dir: str) -> dict:
 
 
 def worker(args) -> dict:
-    data_dir = tempfile.mkdtemp(prefix=f"hostmeter-bench-periods-{args.worker}-")
-    os.environ["HOSTMETER_DATA_DIR"] = data_dir
-    os.environ["DJANGO_SETTINGS_MODULE"] = "hostmeter.settings"
-    if args.worker == "sqlite":
-        os.environ["HOSTMETER_DATABASE_URL"] = f"sqlite:///{data_dir}/short.sqlite3"
-    else:
-        os.environ["HOSTMETER_DATABASE_URL"] = PG_URL.rsplit("/", 1)[0] + "/postgres"
-    sys.path.insert(0, str(ROOT))
     import django
 
-    django.setup()
-    return measure(args.worker, args.orgs, args.repeats, data_dir)
+    with tempfile.TemporaryDirectory(prefix=f"hostmeter-bench-periods-{args.worker}-") as tmp:
+        # measure() makes the two databases; until then the settings name the server's
+        # own (PostgreSQL) or a file nothing opens (SQLite)
+        prepare_database(args.worker, tmp, PG_URL.rsplit("/", 1)[0] + "/postgres", fresh=False)
+        django.setup()
+        return measure(args.worker, args.orgs, args.repeats, tmp)
 
 
 # ---------------------------------------------------------------- the driver
@@ -234,43 +226,19 @@ def verdicts(results: list[dict]) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = runner.parser(__doc__)
     parser.add_argument(
         "--orgs", type=int, default=int(os.environ.get("BENCH_PERIOD_ORGS", 10_000))
     )
-    parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args)))
-        return 0
-    results = []
-    for engine in args.engines.split(","):
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.periods",
-            "--worker",
-            engine,
-            "--orgs",
-            str(args.orgs),
-            "--repeats",
-            str(args.repeats),
-        ]
-        done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        if done.returncode:
-            print(f"{engine}: the benchmark failed", file=sys.stderr)
-            return 1
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(report(results))
-    print()
-    status = verdicts(results)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return status
+        return runner.answer(worker(args))
+
+    options = ["--orgs", str(args.orgs), "--repeats", str(args.repeats)]
+    results = runner.engines_run(args, "bench.periods", options, "billing periods")
+    runner.results_show(results, report(results), args.json)
+    return verdicts(results)
 
 
 if __name__ == "__main__":

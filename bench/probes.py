@@ -1,36 +1,8 @@
-"""What the benchmark measures besides wall time: peak memory and where an update's time goes."""
+"""Where a usage update's time goes: its statements and COMMITs, timed by part."""
 
-import ctypes
 import time
 from collections import defaultdict
-from contextlib import contextmanager, suppress
-from pathlib import Path
-
-
-def peak_reset() -> None:
-    """Starts a new peak-RSS measurement (Linux: writing 5 to clear_refs resets VmHWM).
-
-    Memory freed by earlier steps is first handed back to the system, so that the
-    next peak is that step's own and not what the allocator kept from before.
-    """
-    with suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    with suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_mb() -> float:
-    """Peak resident memory of this process since the last peak_reset(), in MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
+from contextlib import contextmanager
 
 # Statement prefix → part of an update it belongs to.
 PARTS = {

@@ -22,25 +22,23 @@ memory flat as rows grow.
 
 import argparse
 import csv
-import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from itertools import zip_longest
 from pathlib import Path
 
+from bench import runner
 from bench.bulk import (
-    ROOT,
     analyze,
+    bench_database,
     cutoffs,
     engine_version,
     insert_rows,
     log,
-    migrate,
     now_value,
     peak_reset,
     reset_sequences,
@@ -344,31 +342,25 @@ def measure(reseller_id: int, repeats: int, work_dir: str) -> dict:
 
 
 def worker(args) -> dict:
-    import django
-
-    from bench.bulk import prepare_database
-
-    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-reports-") as data_dir:
-        prepare_database(args.worker, data_dir, PG_URL)
-        migrate()
-        django.setup()
+    with bench_database(args.worker, PG_URL, prefix="hostmeter-bench-reports-") as data_dir:
         out = {"engine": args.worker, "engine_version": engine_version(), "orgs": args.orgs}
         log(f"{args.worker}: generating the customer base")
         out["counts"] = generate(args.orgs)
-        out["sizes"] = []
         # resellers 3 (a quarter of the rows) and 1: each measured in a fresh process,
         # so each peak is its own
-        for reseller_id in (3, 1):
-            cmd = [sys.executable, "-m", "bench.reports", "--measure", str(reseller_id)]
-            cmd += ["--repeats", str(args.repeats), "--work-dir", data_dir]
-            proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
-            if proc.returncode:
-                raise SystemExit(f"measuring reseller {reseller_id} failed ({proc.returncode})")
-            out["sizes"].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        out["sizes"] = [
+            runner.child_json(
+                [sys.executable, "-m", "bench.reports", "--measure", str(reseller_id)]
+                + ["--repeats", str(args.repeats), "--work-dir", data_dir],
+                f"measuring reseller {reseller_id}",
+            )
+            for reseller_id in (3, 1)
+        ]
         return out
 
 
 def measure_main(args) -> dict:
+    """One size, in a fresh process whose settings the worker's environment names."""
     import django
 
     django.setup()
@@ -394,47 +386,22 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = runner.parser(__doc__)
     parser.add_argument(
         "--orgs", type=int, default=int(os.environ.get("BENCH_REPORT_ORGS", 100_000))
     )
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
     if args.measure:
-        print(json.dumps(measure_main(args)))
-        return 0
+        return runner.answer(measure_main(args))
     if args.worker:
-        print(json.dumps(worker(args)))
-        return 0
+        return runner.answer(worker(args))
 
-    results = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        print(f"== report generation, {engine}", file=sys.stderr, flush=True)
-        cmd = [sys.executable, "-m", "bench.reports", "--worker", engine]
-        cmd += ["--orgs", str(args.orgs), "--repeats", str(args.repeats)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        if proc.returncode:
-            raise SystemExit(f"the {engine} run failed ({proc.returncode})")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-        results[-1]["wall_s"] = time.perf_counter() - start
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    print()
-    print(table(results))
-    print()
+    options = ["--orgs", str(args.orgs), "--repeats", str(args.repeats)]
+    results = runner.engines_run(args, "bench.reports", options, "report generation")
+    runner.results_show(results, table(results), args.json)
     met = True
     for r in results:
         goal = GOALS[r["engine"]]

@@ -39,13 +39,13 @@ import pstats
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bench import runner
 from bench.bulk import ROOT, log
 
 PG_URL = os.environ.get(
@@ -70,7 +70,7 @@ def pages(plan: dict) -> list[tuple[str, float, list[str], bool]]:
     bench/load_users.py asks for; the weights are its tasks' (a list page's action bar
     comes with it)."""
     usage = "/reports/usage"
-    big = plan["big_resellers"]
+    big, orgs = plan["big_resellers"], plan["organizations"]
     r_pages = [2, plan["reseller_pages"] // 2, plan["reseller_pages"]]
     o_pages = [2, plan["organization_pages"] // 2, plan["organization_pages"]]
     both = ("", "-")
@@ -127,7 +127,7 @@ def pages(plan: dict) -> list[tuple[str, float, list[str], bool]]:
         (
             "organization overview",
             3,
-            [f"{usage}/organizations/{pk}/" for pk in (1, plan["organizations"] // 2, 77_777)],
+            [f"{usage}/organizations/{pk}/" for pk in (1, orgs // 2, max(1, orgs * 7 // 9))],
             False,
         ),
         (
@@ -350,26 +350,16 @@ def database_env(engine: str, data_dir: str) -> dict[str, str]:
     }
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")} | extra
-
-
-def run_json(cmd: list[str], env: dict[str, str], what: str) -> dict:
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"{what} failed ({proc.returncode})")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def run_engine(engine: str, args) -> dict:
     data_dir = str(Path(args.data_dir or OUT / f"request-cpu-{engine}").resolve())
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     plan_path = Path(data_dir) / "plan.json"
     if not args.reuse or not plan_path.exists():
-        cmd = [sys.executable, "-m", "bench.load", "--prepare", engine, "--data-dir", data_dir]
+        cmd = [sys.executable, "-m", "bench.load", "--worker", engine, "--data-dir", data_dir]
         cmd += ["--orgs", str(args.orgs), "--resellers", str(args.resellers), "--users", "4"]
         log(f"{engine}: building the load test's database in {data_dir}")
-        data = run_json(cmd, clean_env(BENCH_LOAD_PG_URL=PG_URL), f"preparing {engine}")
+        env = runner.clean_env(BENCH_LOAD_PG_URL=PG_URL)
+        data = runner.child_json(cmd, f"preparing {engine}", env=env)
         plan = {
             "engine_version": data["engine_version"],
             "resellers": data["resellers"],
@@ -380,14 +370,14 @@ def run_engine(engine: str, args) -> dict:
             "poll_urls": [],
         }
         plan_path.write_text(json.dumps(plan))
-    env = clean_env(
+    env = runner.clean_env(
         **database_env(engine, data_dir), HOSTMETER_SECRET_KEY=secrets.token_urlsafe(50)
     )
     if args.conn_max_age is not None:
         env["HOSTMETER_DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     cmd = [sys.executable, "-m", "bench.request_cpu", "--measure", str(plan_path)]
     cmd += ["--rounds", str(args.rounds), "--profile", str(args.profile), "--top", str(args.top)]
-    result = run_json(cmd, env, f"measuring {engine}")
+    result = runner.child_json(cmd, f"measuring {engine}", env=env)
     return result | {
         "engine": engine,
         "engine_version": json.loads(plan_path.read_text())["engine_version"],
@@ -418,12 +408,7 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
+    parser = runner.parser(__doc__)
     parser.add_argument("--rounds", type=int, default=10, help="timed rounds of every variant")
     parser.add_argument("--profile", type=int, default=0, help="profiled rounds (0: none)")
     parser.add_argument("--top", type=int, default=15, help="functions shown per profile")
@@ -434,27 +419,21 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--reuse", action="store_true", help="measure the database built before")
     parser.add_argument("--conn-max-age", type=int, help="HOSTMETER_DB_CONN_MAX_AGE for the panel")
-    parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.measure:
         plan = json.loads(Path(args.measure).read_text())
-        print(json.dumps(measure(plan, args.rounds, args.profile, args.top)))
-        return 0
+        return runner.answer(measure(plan, args.rounds, args.profile, args.top))
 
     results = []
-    for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
+    for engine in runner.engines(args):
         print(f"== CPU per request, {engine}", file=sys.stderr, flush=True)
         results.append(run_engine(engine, args))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
     for r in results:
         for name, text in r.get("profiles", {}).items():
             print(f"\n--- {r['engine_version']}, {name}: profile\n{text}")
-    print()
-    print(table(results))
+    runner.results_show(results, table(results), args.json)
     for r in results:
         print(f"{r['engine_version']}: HOSTMETER_DB_CONN_MAX_AGE {r['conn_max_age']}")
     return 0

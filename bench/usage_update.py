@@ -11,20 +11,15 @@ interleaved and repeated, and checks both give the same rows. Times are reported
 as ratios (update ÷ baseline): these machines are noisy, ratios travel.
 """
 
-import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.bulk import engine_version, log, prepare_database
-from bench.probes import peak_mb, peak_reset, update_clock
+from bench import runner
+from bench.bulk import bench_database, engine_version, log, peak_reset, rss_mb, update_run
+from bench.probes import update_clock
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.5
 MEMORY_GROWTH = 1.25
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/hostmeter_bench")
@@ -49,17 +44,6 @@ def timed(fn, *args, **kwargs):
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
-
-
-def update_run(cutoff):
-    """The real thing: request an update for the cut-off and run it."""
-    from hostmeter.metering.services.updates import usage_update_request, usage_update_run
-
-    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
-    update = usage_update_run(update_id=update.pk)
-    if update.status != "succeeded":
-        raise SystemExit(f"usage update failed: {update.error}")
-    return update
 
 
 def update_forget(update_id: int) -> None:
@@ -105,7 +89,7 @@ class Rounds:
             start = time.perf_counter()
             self.update = update_run(self.cutoff)
             seconds = time.perf_counter() - start
-        self.peak_update = max(self.peak_update, peak_mb())
+        self.peak_update = max(self.peak_update, rss_mb())
         self.update_s.append(seconds)
         self.parts.append({**parts, "total": seconds})
         return seconds
@@ -123,7 +107,7 @@ class Rounds:
             period_start=self.period_start,
             previous_update=self.previous_update,
         )
-        self.peak_baseline = max(self.peak_baseline, peak_mb())
+        self.peak_baseline = max(self.peak_baseline, rss_mb())
         return seconds
 
     def interleave(self, repeats: int, label: str) -> None:
@@ -180,18 +164,18 @@ def measure(engine: str, plan, repeats: int) -> dict:
     seconds, loaded = timed(
         datagen.samples_bulk_load, datagen.samples(plan, range(plan.rounds - 1))
     )
-    out |= {"bulk_loaded": loaded, "bulk_rate": loaded / seconds, "peak_generate_mb": peak_mb()}
+    out |= {"bulk_loaded": loaded, "bulk_rate": loaded / seconds, "peak_generate_mb": rss_mb()}
     log(f"{engine}: {loaded:,} samples bulk-loaded ({loaded / seconds:,.0f}/s)")
     peak_reset()
     seconds, stored = timed(usage_samples_store, datagen.samples(plan, [plan.rounds - 1]))
-    out |= {"stored": stored, "store_rate": stored / seconds, "peak_store_mb": peak_mb()}
+    out |= {"stored": stored, "store_rate": stored / seconds, "peak_store_mb": rss_mb()}
     log(f"{engine}: {stored:,} samples through usage_samples_store ({stored / seconds:,.0f}/s)")
     peak_reset()
     seconds, result = timed(usage_samples_ingest, rows=datagen.ingest_rows(plan), default_source="")
     if result.errors:
         raise SystemExit(f"ingest refused rows: {result.errors[:3]}")
     out |= {"ingested": result.stored, "ingest_rate": result.stored / seconds}
-    out |= {"peak_ingest_mb": peak_mb(), "samples": loaded + stored + result.stored}
+    out |= {"peak_ingest_mb": rss_mb(), "samples": loaded + stored + result.stored}
     log(
         f"{engine}: {result.stored:,} samples through usage_samples_ingest "
         f"({result.stored / seconds:,.0f}/s)"
@@ -235,13 +219,7 @@ def measure(engine: str, plan, repeats: int) -> dict:
 
 
 def worker(args) -> dict:
-    import django
-
-    with tempfile.TemporaryDirectory(prefix="hostmeter-bench-") as data_dir:
-        prepare_database(args.worker, data_dir, PG_URL)
-        # Migrating in its own process keeps the migration graph out of this one's memory.
-        subprocess.run([sys.executable, "-m", "hostmeter", "migrate", "-v0"], check=True)
-        django.setup()
+    with bench_database(args.worker, PG_URL):
         from bench.datagen import Plan
 
         plan = Plan(orgs=args.orgs, samples_per_day=args.samples_per_day)
@@ -249,20 +227,6 @@ def worker(args) -> dict:
 
 
 # ---------------------------------------------------------------- driver
-
-
-def run_worker(engine: str, orgs: int, args) -> dict:
-    """One engine and size in a fresh process: clean settings, its own peak memory."""
-    cmd = [sys.executable, "-m", "bench.usage_update", "--worker", engine, "--orgs", str(orgs)]
-    cmd += ["--samples-per-day", str(args.samples_per_day), "--repeats", str(args.repeats)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOSTMETER_")}
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False)
-    if proc.returncode:
-        raise SystemExit(f"{engine} with {orgs:,} organizations failed ({proc.returncode})")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["wall_s"] = time.perf_counter() - start
-    return result
 
 
 def report(results: list[dict]) -> str:
@@ -309,36 +273,27 @@ def report(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = runner.parser(__doc__)
     parser.add_argument("--orgs", type=int, default=int(os.environ.get("BENCH_ORGS", 100_000)))
-    parser.add_argument(
-        "--engines",
-        default=os.environ.get("BENCH_ENGINES", "sqlite,postgres"),
-        help="comma-separated: sqlite, postgres",
-    )
     parser.add_argument("--samples-per-day", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", help="also write the raw results to this file")
-    parser.add_argument("--worker", choices=["sqlite", "postgres"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
     if args.worker:
-        print(json.dumps(worker(args)))
-        return 0
+        return runner.answer(worker(args))
 
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    sizes = sorted({max(1, args.orgs // 4), args.orgs})
-    results = []
-    for engine in engines:
-        for orgs in sizes:
-            print(f"== {engine}, {orgs:,} organizations", file=sys.stderr, flush=True)
-            results.append(run_worker(engine, orgs, args))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    print()
-    print(report(results))
-    print()
+    # each engine and size in a fresh process: clean settings, its own peak memory
+    options = ["--samples-per-day", str(args.samples_per_day), "--repeats", str(args.repeats)]
+    results = [
+        runner.worker_run(
+            "bench.usage_update",
+            engine,
+            ["--orgs", str(orgs), *options],
+            f"{engine}, {orgs:,} organizations",
+        )
+        for engine in runner.engines(args)
+        for orgs in sorted({max(1, args.orgs // 4), args.orgs})
+    ]
+    runner.results_show(results, report(results), args.json)
     return verdicts(results, goal_orgs=args.orgs)
 
 

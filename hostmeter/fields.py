@@ -5,6 +5,7 @@ a BIGINT of thousandths is exact on every database and sums in SQL as integers.
 """
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from enum import StrEnum
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.db.models.expressions import Combinable
 PLACES = 3
 SCALE = 10**PLACES
 QUANTUM = Decimal(1).scaleb(-PLACES)
+MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
 
 
 def to_thousandths(value) -> int:
@@ -31,6 +33,48 @@ def from_thousandths(value: int | None) -> Decimal | None:
     if value is None:
         return None
     return (Decimal(int(value)) / SCALE).quantize(QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+class QuantityProblem(StrEnum):
+    """Why a text is not a quantity a QuantityField can hold."""
+
+    NOT_A_NUMBER = "not a number"
+    NEGATIVE = "negative"
+    TOO_PRECISE = "more than three decimal places"
+    TOO_LARGE = "too large"
+
+    def about(self, text: object) -> str:
+        """What is wrong with text, for a message: “ten” is not a number, -1 is negative,
+        1.2345 has more than three decimal places, 1e30 is too large."""
+        if self is QuantityProblem.NOT_A_NUMBER:
+            return f"“{text}” is {self.value}"
+        return f"{text} {'has' if self is QuantityProblem.TOO_PRECISE else 'is'} {self.value}"
+
+
+class QuantityError(ValueError):
+    def __init__(self, problem: QuantityProblem):
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def quantity_parse(text: str) -> tuple[Decimal, int]:
+    """A text read as a non-negative quantity a QuantityField can hold: the decimal and
+    its thousandths. QuantityError says why not (each caller words its own message)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise QuantityError(QuantityProblem.NOT_A_NUMBER) from None
+    if not value.is_finite():
+        raise QuantityError(QuantityProblem.NOT_A_NUMBER)
+    if value < 0:
+        raise QuantityError(QuantityProblem.NEGATIVE)
+    try:
+        thousandths = to_thousandths(value)
+    except ValueError:
+        raise QuantityError(QuantityProblem.TOO_PRECISE) from None
+    if thousandths > MAX_THOUSANDTHS:
+        raise QuantityError(QuantityProblem.TOO_LARGE)
+    return value, thousandths
 
 
 class QuantityField(models.BigIntegerField):

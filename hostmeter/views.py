@@ -11,6 +11,6 @@ class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "home.html"
 
     def get(self, request, *args, **kwargs):
-        if user_can(request.user, Action.VIEW_USAGE):
+        if user_can(request.user, Action.VIEW_USAGE, scoped=True):  # the summary is
             return redirect("usage:summary")
         return super().get(request, *args, **kwargs)

@@ -11,27 +11,39 @@ from .levels import ALLOWED, Action, LoginLevel, user_can, user_login_level
 def render_not_allowed(request, action: str):
     """The clear "not allowed" page, with HTTP 403 and no data."""
     level = user_login_level(request.user)
+    reseller = level == LoginLevel.RESELLER
     return render(
         request,
         "403.html",
         {
             "level_label": LoginLevel(level).label if level else "no login level",
             "action_label": Action(action).label.lower(),
-            "allowed_levels": [lvl.label for lvl in LoginLevel if lvl in ALLOWED[action]],
+            # a reseller login is refused a page that is not scoped to its customers
+            "reseller": reseller,
+            "allowed_levels": [
+                lvl.label
+                for lvl in LoginLevel
+                if lvl in ALLOWED[action] and not (reseller and lvl == LoginLevel.RESELLER)
+            ],
         },
         status=403,
     )
 
 
 class LevelRequiredMixin(AccessMixin):
-    """Anonymous users are sent to sign in (and come back); others need the action."""
+    """Anonymous users are sent to sign in (and come back); others need the action.
+
+    reseller_scoped: the view shows a reseller login only its own subtree
+    (tenancy.scope.ScopeMixin), so such a login may open it; any other view is closed
+    to reseller logins."""
 
     required_action: str = Action.VIEW_USAGE
+    reseller_scoped: bool = False
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        if not user_can(request.user, self.required_action):
+        if not user_can(request.user, self.required_action, scoped=self.reseller_scoped):
             return render_not_allowed(request, self.required_action)
         return super().dispatch(request, *args, **kwargs)
 

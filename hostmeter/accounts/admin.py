@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 
 from .access import LevelAdminMixin
-from .levels import Action
+from .levels import Action, LoginLevel
 from .models import User
 
 # What a login may do is its level's (levels.py); groups grant nothing, so there is
@@ -28,6 +28,13 @@ class StaffUserAdmin(LevelAdminMixin, UserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     view_action = add_action = change_action = delete_action = Action.MANAGE_STAFF
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        field = super().formfield_for_choice_field(db_field, request, **kwargs)
+        if db_field.name == "login_level":
+            # a reseller's login belongs to its reseller: Tenancy → Reseller logins
+            field.choices = [c for c in field.choices if c[0] != LoginLevel.RESELLER]
+        return field
 
 
 # Failed sign-ins (django-axes): Systems may look, and unlock a login by deleting its

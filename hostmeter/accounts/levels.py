@@ -9,6 +9,7 @@ class LoginLevel(models.TextChoices):
     MARKETING = "marketing", "Marketing"
     SUPPORT = "support", "Support"
     BILLING = "billing", "Billing"
+    RESELLER = "reseller", "Reseller"
 
 
 class Action(models.TextChoices):
@@ -22,11 +23,13 @@ class Action(models.TextChoices):
 
 
 _S, _O, _M = LoginLevel.SYSTEMS, LoginLevel.OPERATIONS, LoginLevel.MARKETING
+_R = LoginLevel.RESELLER
 
 # DESIGN.md's table. Levels not named for an action may not do it.
 ALLOWED: dict[str, frozenset[str]] = {
-    Action.VIEW_USAGE: frozenset({_S, _O, _M}),
-    Action.GENERATE_REPORTS: frozenset({_S, _O, _M}),
+    # A reseller login, only on its own subtree: see user_can's `scoped`.
+    Action.VIEW_USAGE: frozenset({_S, _O, _M, _R}),
+    Action.GENERATE_REPORTS: frozenset({_S, _O, _M, _R}),
     Action.MANAGE_SCHEDULE: frozenset({_S}),
     Action.MANAGE_TENANCY: frozenset({_S, _O}),
     Action.MANAGE_STAFF: frozenset({_S}),
@@ -46,5 +49,11 @@ def user_login_level(user) -> str | None:
     return LoginLevel.SYSTEMS if user.is_superuser else None
 
 
-def user_can(user, action: str) -> bool:
-    return user_login_level(user) in ALLOWED[action]
+def user_can(user, action: str, *, scoped: bool = False) -> bool:
+    """Whether the user's level may do the action here. A reseller login sees only its
+    own subtree (tenancy.scope), so it may only where the caller applies that scope and
+    says so (scoped=True): a page, part or endpoint that does not is closed to it."""
+    level = user_login_level(user)
+    if level == LoginLevel.RESELLER and not scoped:
+        return False
+    return level in ALLOWED[action]

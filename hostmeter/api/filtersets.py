@@ -27,6 +27,8 @@ class RecordField(forms.Field):
 
     def __init__(self, *, model, to_field_name: str, **kwargs):
         self.model, self.to_field_name = model, to_field_name
+        # where the record is looked for: RecordsFilterSet narrows it to what the login sees
+        self.records = model._default_manager.all()
         super().__init__(**kwargs)
 
     def to_python(self, value):
@@ -39,7 +41,7 @@ class RecordField(forms.Field):
             return None
         found = None
         if self.to_field_name != "id" or (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-            found = self.model.objects.filter(**{self.to_field_name: raw}).first()
+            found = self.records.filter(**{self.to_field_name: raw}).first()
         if found is None:
             raise ValidationError(
                 "No %(noun)s with the %(key)s %(value)s.",
@@ -51,6 +53,23 @@ class RecordField(forms.Field):
                 },
             )
         return found
+
+
+class RecordsFilterSet(filters.FilterSet):
+    """A FilterSet whose record parameters look only among the records the request's login
+    sees: the view sets request.narrow_records(model) (tenancy.access.ScopedApiMixin), so
+    that a reseller login is told "No reseller with the domain …" of one outside its
+    subtree, as of one that does not exist."""
+
+    @property
+    def form(self):
+        form = super().form
+        narrow = getattr(self.request, "narrow_records", None)
+        if narrow is not None:
+            for field in form.fields.values():
+                if isinstance(field, RecordField):
+                    field.records = narrow(field.model)
+        return form
 
 
 class FlagFilter(filters.BooleanFilter):

@@ -50,18 +50,22 @@ class LevelPermission(BasePermission):
                 )
                 return False
             return True
-        if not user_can(user, action):
+        if not user_can(user, action, scoped=getattr(view, "reseller_scoped", False)):
             self.message = _refusal(user, action, view)
             return False
         return True
 
 
 def _may_use_api(user) -> bool:
-    return user_can(user, Action.VIEW_USAGE) or user_can(user, Action.INGEST_USAGE)
+    # a reseller login reads its subtree through the endpoints that are scoped to it
+    return user_can(user, Action.VIEW_USAGE, scoped=True) or user_can(user, Action.INGEST_USAGE)
 
 
 def _refusal(user, action: str, view) -> str:
     level = user_login_level(user)
+    if level == LoginLevel.RESELLER and user_can(user, action, scoped=True):
+        # user_can's `scoped`: this endpoint does not limit its answers to a subtree
+        return "A Reseller login may not use this endpoint: it is not limited to its customers."
     label = LoginLevel(level).label if level else "no login level"
     allowed = ", ".join(lvl.label for lvl in LoginLevel if lvl in ALLOWED[action])
     what = "push usage samples" if getattr(view, "ingest", False) else Action(action).label

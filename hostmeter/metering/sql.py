@@ -77,26 +77,30 @@ FROM (
 # total when measured in this period (`late_open`); a closed period's are recorded as
 # its adjustments (services.updates._record_closed_late). Only the samples stored since
 # the previous update are read for this (a range of ids), never the history.
+
+
+def _counted_since(since: str) -> str:
+    """A counter's samples measured after the `since` parameter, up to the cut-off."""
+    return f"""COALESCE((SELECT SUM(s.value) FROM {{sample}} s
+              WHERE s.organization_id = o.id AND s.resource_id = r.id
+                AND s.measured_at > %({since})s AND s.measured_at <= %(cutoff)s
+                AND s.id <= %(through)s), 0)"""
+
+
 # The level of a gauge at the cut-off, or a counter's sum since the previous cut-off.
-_VALUE = """CASE WHEN r.kind = 'gauge' THEN
-    COALESCE((SELECT s.value FROM {sample} s
+_VALUE = f"""CASE WHEN r.kind = 'gauge' THEN
+    COALESCE((SELECT s.value FROM {{sample}} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
                 AND s.measured_at <= %(cutoff)s AND s.id <= %(through)s
               ORDER BY s.measured_at DESC, s.id DESC LIMIT 1), 0)
   ELSE
-    COALESCE((SELECT SUM(s.value) FROM {sample} s
-              WHERE s.organization_id = o.id AND s.resource_id = r.id
-                AND s.measured_at > %(previous)s AND s.measured_at <= %(cutoff)s
-                AND s.id <= %(through)s), 0)
+    {_counted_since("previous")}
   END"""
 # A counter's period total: carried on from the previous update of the period...
 _TOTAL_CARRIED = "COALESCE(p.used, 0)"
 # ... or, at the period's first update, the samples since the period's start.
-_TOTAL_SUMMED = """CASE WHEN r.kind = 'gauge' THEN 0 ELSE
-    COALESCE((SELECT SUM(s.value) FROM {sample} s
-              WHERE s.organization_id = o.id AND s.resource_id = r.id
-                AND s.measured_at > %(period_start)s AND s.measured_at <= %(cutoff)s
-                AND s.id <= %(through)s), 0)
+_TOTAL_SUMMED = f"""CASE WHEN r.kind = 'gauge' THEN 0 ELSE
+    {_counted_since("period_start")}
   END"""
 _USED = "CASE WHEN t.kind = 'gauge' THEN t.value ELSE t.total{plus_value} END"
 _INCREMENT = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.value + t.late END"

@@ -11,6 +11,7 @@ from django.views import View
 
 from hostmeter.accounts.access import LevelRequiredMixin
 from hostmeter.accounts.levels import Action
+from hostmeter.tenancy.access import ScopeMixin
 from hostmeter.tenancy.models import Provider
 
 from .forms import UsageScheduleForm
@@ -26,8 +27,9 @@ from .selectors.updates import (
 from .services.updates import UsageUpdateError, usage_update_start
 
 
-class UsagePageMixin(LevelRequiredMixin):
-    """Every usage tab: the provider, the status line and which tab is current."""
+class UsagePageMixin(ScopeMixin):
+    """Every usage tab: the provider, the status line and which tab is current; what the
+    login sees of the customer base is self.scope."""
 
     tab = ""
 
@@ -140,6 +142,8 @@ class UpdateRunView(LevelRequiredMixin, View):
 
 class UpdateStatusView(PeriodPageMixin, View):
     """htmx: the status line, polled while an update is queued or running."""
+
+    reseller_scoped = True  # the update's status and cut-off: nobody's usage
 
     def get(self, request):
         context = self.usage_context()

@@ -187,6 +187,21 @@ def usage_as_of(update: UsageUpdate) -> str:
     return f"{found.period.label} to date (as of {when})"
 
 
+def _tree(subject: str) -> str:
+    """The CTE `tree(id)`: the reseller `subject` names and its sub-resellers at every
+    depth, as the update froze them (its snapshots), not as they are now."""
+    return (
+        f"tree(id) AS (SELECT CAST(%({subject})s AS BIGINT) UNION ALL "
+        f"SELECT s.reseller_id FROM {_q(ResellerSnapshot)} s JOIN tree t "
+        "ON s.parent_id = t.id WHERE s.update_id = %(update)s)"
+    )
+
+
+def _with(*ctes: str) -> str:
+    found = [c for c in ctes if c]
+    return f"WITH RECURSIVE {', '.join(found)} " if found else ""
+
+
 def _organizations_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
     """One row per organization, as frozen in the update (its reseller at that time), and
     for a closed period the late usage of each counter found after it closed."""
@@ -211,15 +226,12 @@ def _organizations_query(report: Report, params: dict, *, guard: bool) -> Report
         *late_columns,
     ]
     where, tree = "update_id = %(update)s", ""
-    if report.kind == Report.Kind.RESELLER:
-        # the reseller and its sub-resellers as the update froze them, not as they are now
-        tree = (
-            "WITH RECURSIVE tree(id) AS (SELECT CAST(%(subject)s AS BIGINT) UNION ALL "
-            f"SELECT s.reseller_id FROM {_q(ResellerSnapshot)} s JOIN tree t "
-            "ON s.parent_id = t.id WHERE s.update_id = %(update)s) "
-        )
+    if report.kind == Report.Kind.RESELLER or report.subtree_id:
+        # a reseller's organizations (a reseller login's: its subtree's), with its
+        # sub-resellers' as the update froze them
+        tree = _with(_tree("subject"))
         where += " AND reseller_id IN (SELECT id FROM tree)"
-        params["subject"] = report.reseller_id
+        params["subject"] = report.reseller_id or report.subtree_id
     elif report.kind == Report.Kind.ORGANIZATION:
         where += " AND organization_id = %(subject)s"
         params["subject"] = report.organization_id
@@ -245,19 +257,19 @@ def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuer
     resources = _resources()
     pivot, usage_columns = _pivot(resources, "p")
     late_columns: list[Column] = []
-    tree = late_join = ""
+    up = late_join = ""
     if report.update.closes_period:
         late_pivot, late_columns = _late_pivot(resources, "adj", "p")
         if late_columns:
             # each reseller of the update's tree with itself and every reseller above it,
             # so that an organization's late usage counts for each of them, as roll-ups do
-            tree = (
-                "WITH RECURSIVE up(reseller_id, ancestor_id) AS ("
+            up = (
+                "up(reseller_id, ancestor_id) AS ("
                 f"SELECT reseller_id, reseller_id FROM {_q(ResellerSnapshot)} "
                 "WHERE update_id = %(update)s UNION ALL "
                 f"SELECT up.reseller_id, s.parent_id FROM up JOIN {_q(ResellerSnapshot)} s "
                 "ON s.reseller_id = up.ancestor_id AND s.update_id = %(update)s "
-                "WHERE s.parent_id IS NOT NULL) "
+                "WHERE s.parent_id IS NOT NULL)"
             )
             # an organization's reseller at the update (any of its rows holds it)
             held_by = (
@@ -283,30 +295,49 @@ def _resellers_query(report: Report, params: dict, *, guard: bool) -> ReportQuer
         f"SELECT reseller_id, {pivot} FROM {_q(UsageRollup)} "
         "WHERE update_id = %(update)s AND reseller_id IS NOT NULL GROUP BY reseller_id"
     )
-    snapshots = f"FROM {_q(ResellerSnapshot)} snap WHERE snap.update_id = %(update)s"
+    where, tree = "snap.update_id = %(update)s", ""
+    if report.subtree_id:
+        # a reseller login's: its sub-resellers, as the update froze them
+        tree = _tree("subtree")
+        where += (
+            " AND snap.reseller_id IN (SELECT id FROM tree) AND snap.reseller_id <> %(subtree)s"
+        )
+        params["subtree"] = report.subtree_id
     select = ", ".join(c.sql for c in columns)
     return ReportQuery(
         columns=columns,
-        sql=f"{tree}SELECT {select} FROM {_q(ResellerSnapshot)} snap "
+        sql=f"{_with(tree, up)}SELECT {select} FROM {_q(ResellerSnapshot)} snap "
         f"JOIN {_q(Reseller)} rs ON rs.id = snap.reseller_id "
         f"LEFT JOIN {_q(Reseller)} parent ON parent.id = snap.parent_id "
         f"LEFT JOIN ({inner}) p ON p.reseller_id = snap.reseller_id "
-        f"{late_join}WHERE snap.update_id = %(update)s ORDER BY rs.name_key, rs.id",
-        count_sql=f"SELECT COUNT(*) {snapshots}",
+        f"{late_join}WHERE {where} ORDER BY rs.name_key, rs.id",
+        count_sql=f"{_with(tree)}SELECT COUNT(*) FROM {_q(ResellerSnapshot)} snap WHERE {where}",
         params=params,
     )
 
 
 def _summary_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
     """One row per resource: the provider's limit, sold, available, used, usage % and the
-    period's peak of a gauge; for a closed period, a counter's late usage after it closed."""
+    period's peak of a gauge; for a closed period, a counter's late usage after it closed.
+    A reseller login's (subtree): its reseller's limit, what it allocated, and the usage
+    and late usage of its subtree."""
     limit = _q("limit")
-    late_columns, late_join = [], ""
+    late_columns, late_join, tree = [], "", ""
+    holder = "g.reseller_id IS NULL"
+    adjusted = ADJUSTED
+    if report.subtree_id:
+        holder = "g.reseller_id = %(subtree)s"
+        params["subtree"] = report.subtree_id
+        tree = _tree("subtree")
+        adjusted += (
+            f" AND a.organization_id IN (SELECT r.organization_id FROM {_q(UsageRow)} r "
+            "WHERE r.update_id = %(update)s AND r.reseller_id IN (SELECT id FROM tree))"
+        )
     if report.update.closes_period:
         late = "CASE WHEN r.kind = 'counter' THEN COALESCE(adj.late, 0) END"
         late_columns = [Column(LATE_HEADER.capitalize(), qty(late, whole=True), NUMBER)]
         late_join = (
-            f"LEFT JOIN (SELECT resource_id, CAST(SUM(value) AS BIGINT) AS late FROM {ADJUSTED} "
+            f"LEFT JOIN (SELECT resource_id, CAST(SUM(value) AS BIGINT) AS late FROM {adjusted} "
             "GROUP BY resource_id) adj ON adj.resource_id = g.resource_id "
         )
     columns = [
@@ -315,7 +346,9 @@ def _summary_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
         Column("Resource", text("r.name", guard=guard)),
         Column("Unit", text("r.unit", guard=guard)),
         Column("Limit", qty(f"g.{limit}", whole=True), NUMBER),
-        Column("Sold", qty("g.allocated", whole=True), NUMBER),
+        Column(
+            "Allocated" if report.subtree_id else "Sold", qty("g.allocated", whole=True), NUMBER
+        ),
         Column("Available", qty(f"g.{limit} - g.allocated", whole=True), NUMBER),
         Column("Used", qty("g.used", whole=True), NUMBER),
         Column("Usage %", percent("g.used", f"g.{limit}"), NUMBER),
@@ -327,11 +360,14 @@ def _summary_query(report: Report, params: dict, *, guard: bool) -> ReportQuery:
         f"FROM {_q(UsageRollup)} g JOIN {_q(Resource)} r ON r.id = g.resource_id "
         f"JOIN {_q(Service)} s ON s.id = r.service_id "
     )
-    where = "WHERE g.update_id = %(update)s AND g.reseller_id IS NULL"
+    where = f"WHERE g.update_id = %(update)s AND {holder}"
     select = ", ".join(c.sql for c in columns)
+    # the tree only when the late join reads it
+    tree = tree if late_join else ""
     return ReportQuery(
         columns=columns,
-        sql=f"SELECT {select} {source}{late_join}{where} ORDER BY s.position, r.position, r.id",
+        sql=f"{_with(tree)}SELECT {select} {source}{late_join}{where} "
+        "ORDER BY s.position, r.position, r.id",
         count_sql=f"SELECT COUNT(*) {source}{where}",
         params=params,
     )

@@ -46,6 +46,16 @@ class Report(models.Model):
         related_name="reports",
         verbose_name="organization",
     )
+    subtree = models.ForeignKey(
+        Reseller,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="subtree of",
+        help_text="A reseller login's summary, reseller usage and organization site usage "
+        "files: its reseller's subtree as the update froze it. Empty: the provider's.",
+    )
     update = models.ForeignKey(
         UsageUpdate, on_delete=models.CASCADE, related_name="reports", verbose_name="usage update"
     )
@@ -98,8 +108,20 @@ class Report(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["update", "kind", "format"],
-                condition=Q(reseller__isnull=True, organization__isnull=True),
+                condition=Q(reseller__isnull=True, organization__isnull=True, subtree__isnull=True),
                 name="%(app_label)s_%(class)s_unique_whole",
+            ),
+            models.UniqueConstraint(
+                fields=["update", "kind", "format", "subtree"],
+                condition=Q(subtree__isnull=False),
+                name="%(app_label)s_%(class)s_unique_subtree",
+            ),
+            models.CheckConstraint(
+                condition=Q(subtree__isnull=True)
+                | Q(kind__in=["summary", "resellers", "organizations"]),
+                name="%(app_label)s_%(class)s_subtree_of_whole_kinds",
+                violation_error_message="Only the summary, reseller usage and organization "
+                "site usage reports are made for a reseller's subtree.",
             ),
             models.CheckConstraint(
                 condition=(
@@ -118,6 +140,8 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         subject = self.reseller or self.organization or self.get_kind_display()
+        if self.subtree_id:
+            subject = f"{subject} of {self.subtree}"
         return f"{subject} report as of {self.update.cutoff:%Y-%m-%d %H:%M} ({self.status})"
 
 

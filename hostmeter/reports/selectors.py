@@ -30,6 +30,7 @@ from hostmeter.metering.selectors.updates import (
 )
 from hostmeter.paging import PER_PAGE, page_of
 from hostmeter.tenancy.models import Organization, Reseller
+from hostmeter.tenancy.scope import WHOLE, Scope
 
 from .models import IN_PROGRESS, Report, ReportEvent
 
@@ -38,6 +39,20 @@ HOLDER: dict[str, str] = {
     Report.Kind.RESELLER: "reseller_id",
     Report.Kind.ORGANIZATION: "organization_id",
 }
+
+
+def reports_seen(scope: Scope, qs: QuerySet[Report] | None = None) -> QuerySet[Report]:
+    """The reports a scope sees: every one, or a reseller login's: those of the resellers
+    and organizations in its subtree and the files made for its subtree or one below it
+    (the provider's whole-customer-base files are not its)."""
+    qs = Report.objects.all() if qs is None else qs
+    if scope.whole:
+        return qs
+    return qs.filter(
+        Q(reseller_id__in=scope.reseller_ids())
+        | Q(organization_id__in=scope.organizations().values("pk"))
+        | Q(subtree_id__in=scope.reseller_ids())
+    )
 
 
 STATUS_RANK = Case(
@@ -96,15 +111,21 @@ class WholeReport(TypedDict):
     formats: list[tuple[str, Report | None]]  # (format, its report if there is one)
 
 
-def whole_reports(*, update: UsageUpdate | None) -> list[WholeReport]:
-    """The summary, reseller usage and organization site usage reports of the latest update."""
+def whole_reports(*, update: UsageUpdate | None, scope: Scope = WHOLE) -> list[WholeReport]:
+    """The summary, reseller usage and organization site usage reports of the latest update
+    (a reseller login's: those of its subtree)."""
     kinds = [Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS]
     found: dict[tuple[str, str], Report] = {}
     if update is not None:
-        # no subject, as these kinds never have: the partial unique index of whole
-        # reports, not every report of the update
+        # no subject, as these kinds never have: the partial unique indexes of whole
+        # reports (the provider's, or a reseller login's subtree's), not every report of
+        # the update
         whole = Report.objects.filter(
-            update=update, kind__in=kinds, reseller__isnull=True, organization__isnull=True
+            update=update,
+            kind__in=kinds,
+            reseller__isnull=True,
+            organization__isnull=True,
+            subtree_id=scope.reseller_id,
         )
         for report in whole:
             found[(report.kind, report.format)] = report
@@ -130,11 +151,16 @@ def in_progress_ids(rows: Iterable[Model]) -> list[int]:
 
 
 def earlier_reports(
-    *, page: int | str | None = 1, per_page: int = PER_PAGE, period: UsagePeriod | None = None
+    *,
+    page: int | str | None = 1,
+    per_page: int = PER_PAGE,
+    period: UsagePeriod | None = None,
+    scope: Scope = WHOLE,
 ) -> Page[Report]:
-    """Every generated file, newest update first: earlier ones stay downloadable. With a
-    period, the files of its updates (a closed one's file and those made while it ran)."""
-    ready = Report.objects.filter(status=Report.Status.READY)
+    """Every generated file the scope sees, newest update first: earlier ones stay
+    downloadable. With a period, the files of its updates (a closed one's file and those
+    made while it ran)."""
+    ready = reports_seen(scope, Report.objects.filter(status=Report.Status.READY))
     if period is not None:
         ready = ready.filter(update__period_start=period.period.start)
     # the paginator only counts and slices its list, all that _ReadyByUpdate does (the
@@ -184,7 +210,9 @@ class _ReadyByUpdate:
             seen += n
         if not spanned:
             return []
-        rows = self.ready.select_related("update", "reseller", "organization", "requested_by")
+        rows = self.ready.select_related(
+            "update", "reseller", "organization", "subtree", "requested_by"
+        )
         if len(spanned) == 1:
             rows = rows.filter(update_id=spanned[0]).order_by(*self.ORDER[1:])
         else:

@@ -61,7 +61,7 @@ class ReportFileMissing(ReportError):
 
 
 def _subject_label(report: Report) -> str:
-    holder = report.reseller or report.organization
+    holder = report.reseller or report.organization or report.subtree
     label = f"the {report.get_kind_display().lower()} report"
     return f"{label} of {holder.domain}" if holder else label
 
@@ -89,15 +89,26 @@ def report_request(
     user: User | None = None,
     format: str = Report.Format.CSV,
     regenerate: bool = False,
+    subtree: Reseller | None = None,
 ) -> tuple[Report, bool]:
     """Queues a report of the update for the subject; returns (report, queued now).
+    subtree: a reseller login's summary, reseller usage or organization site usage file,
+    of that reseller's subtree.
 
     Asking again while one is queued or generating starts nothing; asking again when
     it is Ready starts nothing unless regenerate; a Failed one is queued again.
     """
     if update is None or update.status != UsageUpdate.Status.SUCCEEDED:
         raise ReportError("There is no completed usage update to report on yet.")
-    where = {"kind": kind, "update": update, "format": format, **_subject_fields(kind, subject)}
+    if subtree is not None and kind not in WHOLE_NAMES:
+        raise ReportError("A reseller's or an organization's report is the same for everyone.")
+    where = {
+        "kind": kind,
+        "update": update,
+        "format": format,
+        "subtree": subtree,
+        **_subject_fields(kind, subject),
+    }
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(**where).first()
         if report is None:
@@ -194,6 +205,8 @@ def _file_name(report: Report, *, zone: ZoneInfo) -> str:
     # subject_matches_kind constraint): "reseller-<domain>", "organization-<domain>"
     holder = report.reseller or report.organization
     subject = f"{report.kind}-{holder.domain}" if holder else WHOLE_NAMES[report.kind]
+    if report.subtree is not None:  # a reseller login's: "acme.example-summary"
+        subject = f"{report.subtree.domain}-{subject}"
     return f"hostmeter-{subject}-{_period_part(report.update, zone=zone)}.{report.format}"
 
 

@@ -11,6 +11,7 @@ from hostmeter.accounts.access import LevelRequiredMixin
 from hostmeter.accounts.levels import Action, user_can
 from hostmeter.metering.selectors.updates import usage_periods, usage_update_latest
 from hostmeter.metering.views import UsagePageMixin
+from hostmeter.tenancy.access import ScopeMixin
 
 from . import selectors
 from .forms import PeriodFilterForm
@@ -20,11 +21,16 @@ from .services import ReportError, ReportFileMissing, report_download_response, 
 
 class ReportsIndexView(LevelRequiredMixin, RedirectView):
     pattern_name = "usage:summary"
+    reseller_scoped = True  # to the summary, which is
 
 
 class ExportReportsView(UsagePageMixin, TemplateView):
+    """The summary, reseller usage and organization site usage files (a reseller login's:
+    of its subtree) and every file generated that the login sees."""
+
     template_name = "reports/export_reports.html"
     tab = "export"
+    reseller_scoped = True
 
     def get_template_names(self):
         if self.polled():
@@ -37,7 +43,7 @@ class ExportReportsView(UsagePageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = self.usage_context()
-        whole = selectors.whole_reports(update=self.latest)
+        whole = selectors.whole_reports(update=self.latest, scope=self.scope)
         context |= {
             "whole_reports": whole,
             "whole_in_progress": any(
@@ -50,21 +56,25 @@ class ExportReportsView(UsagePageMixin, TemplateView):
         periods = usage_periods(zone=zone, latest=self.latest)
         period_form = PeriodFilterForm(self.request.GET, periods=periods)
         page_obj = selectors.earlier_reports(
-            page=self.request.GET.get("page", 1), period=period_form.chosen()
+            page=self.request.GET.get("page", 1), period=period_form.chosen(), scope=self.scope
         )
         context |= {
             "period_form": period_form,
             "page_obj": page_obj,
             "files": selectors.report_files(reports=page_obj.object_list, zone=zone),
             "may_audit": user_can(self.request.user, Action.MANAGE_STAFF),
+            # who asked for a file: the provider's staff names are not a reseller's business
+            "show_requester": self.scope.whole,
         }
         return context
 
 
-class ExportGenerateView(LevelRequiredMixin, View):
-    """Generate the summary, reseller usage or organization site usage report."""
+class ExportGenerateView(ScopeMixin, View):
+    """Generate the summary, reseller usage or organization site usage report (a reseller
+    login's: of its subtree)."""
 
     required_action = Action.GENERATE_REPORTS
+    reseller_scoped = True
     KINDS = (Report.Kind.SUMMARY, Report.Kind.RESELLERS, Report.Kind.ORGANIZATIONS)
 
     def post(self, request):
@@ -79,6 +89,7 @@ class ExportGenerateView(LevelRequiredMixin, View):
                 user=request.user,
                 format=fmt,
                 regenerate=request.POST.get("regenerate") == "1",
+                subtree=None if self.scope.whole else self.scope.reseller(),
             )
         except ReportError as exc:
             messages.error(request, str(exc))
@@ -93,15 +104,16 @@ class ExportGenerateView(LevelRequiredMixin, View):
         return HttpResponseRedirect(reverse("reports:export-reports"), status=303)
 
 
-class ReportDownloadView(LevelRequiredMixin, View):
-    """One report's file, checked for the login level on every request."""
+class ReportDownloadView(ScopeMixin, View):
+    """One report's file, checked for the login level on every request (a reseller login:
+    only its subtree's; another is not found)."""
 
     required_action = Action.GENERATE_REPORTS
+    reseller_scoped = True
 
     def get(self, request, pk):
-        report = get_object_or_404(
-            Report.objects.select_related("update", "reseller", "organization"), pk=pk
-        )
+        reports = Report.objects.select_related("update", "reseller", "organization")
+        report = get_object_or_404(selectors.reports_seen(self.scope, reports), pk=pk)
         if report.status != Report.Status.READY:
             return render(
                 request,

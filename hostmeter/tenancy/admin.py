@@ -1,13 +1,23 @@
 """The customer base in the admin; Systems and Operations edit it, through the services."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from hostmeter.accounts.access import LevelAdminMixin
 from hostmeter.accounts.levels import Action
 
-from .models import Organization, Provider, Reseller, Resource, ResourceLimit, Service
+from .models import (
+    Organization,
+    Provider,
+    Reseller,
+    ResellerLogin,
+    Resource,
+    ResourceLimit,
+    Service,
+)
 from .names import name_key
-from .services import reseller_links_rebuild
+from .services import reseller_links_rebuild, reseller_login_save, reseller_login_validate
 
 
 class TenancyEditMixin(LevelAdminMixin):
@@ -114,3 +124,65 @@ class ResourceAdmin(SystemsOnlyMixin, admin.ModelAdmin):
     list_filter = ["service", "kind"]
     search_fields = ["name", "code"]
     add_action = Action.MANAGE_SCHEDULE  # the provider can add resources later
+
+
+class ResellerLoginForm(forms.ModelForm):
+    """A reseller's login: its username and password are set here, through the service
+    (login level Reseller, password validators), not on the staff logins page."""
+
+    username = forms.CharField(max_length=150)
+    password = forms.CharField(
+        widget=forms.PasswordInput,
+        required=False,
+        strip=False,
+        help_text="Needed for a new login; leave empty to keep the current password.",
+    )
+    email = forms.EmailField(required=False)
+
+    class Meta:
+        model = ResellerLogin
+        fields = ["reseller"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["username"].initial = self.instance.user.username
+            self.fields["username"].disabled = True
+            self.fields["email"].initial = self.instance.user.email
+
+    def clean(self):
+        data = super().clean()
+        if "username" in data:
+            try:
+                reseller_login_validate(username=data["username"], password=data.get("password"))
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return data
+
+
+@admin.register(ResellerLogin)
+class ResellerLoginAdmin(TenancyEditMixin, admin.ModelAdmin):
+    form = ResellerLoginForm
+    list_display = ["user", "reseller", "is_active", "last_login"]
+    search_fields = ["user__username", "reseller__domain"]
+    autocomplete_fields = ["reseller"]
+    list_select_related = ["user", "reseller"]
+    fields = ["username", "password", "email", "reseller"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj):
+        return obj.user.is_active
+
+    @admin.display(description="last sign-in")
+    def last_login(self, obj):
+        return obj.user.last_login
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        saved = reseller_login_save(
+            username=data["username"],
+            reseller=data["reseller"],
+            password=data.get("password") or None,
+            email=data.get("email") or "",
+        )
+        obj.pk, obj.user = saved.pk, saved.user

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from croniter import CroniterBadDateError, croniter
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -422,3 +423,31 @@ class ResourceLimit(models.Model):
     def __str__(self) -> str:
         holder = self.reseller or self.organization or "provider"
         return f"{holder}: {self.resource} ≤ {self.limit}"
+
+
+class ResellerLogin(models.Model):
+    """A login of a reseller (login level Reseller): in Reports → Usage it sees that
+    reseller's subtree, its sub-resellers and every organization below it, and nothing
+    else (tenancy.scope)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="reseller_login",
+        verbose_name="login",
+    )
+    reseller = models.ForeignKey(
+        Reseller,
+        on_delete=models.PROTECT,
+        related_name="logins",
+        verbose_name="reseller",
+        help_text="The login sees this reseller's usage and its customers', nobody else's.",
+    )
+
+    class Meta:
+        verbose_name = "reseller login"
+        indexes = [models.Index(fields=["reseller"], name="tenancy_login_reseller_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} of {self.reseller}"

@@ -3,10 +3,23 @@
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Organization, Reseller, ResellerLink, Resource, ResourceLimit, Service
+from hostmeter.accounts.levels import LoginLevel
+from hostmeter.accounts.models import User
+from hostmeter.accounts.services import user_save
+
+from .models import (
+    Organization,
+    Reseller,
+    ResellerLink,
+    ResellerLogin,
+    Resource,
+    ResourceLimit,
+    Service,
+)
 
 
 def reseller_links_rebuild() -> int:
@@ -110,3 +123,39 @@ def tenancy_suspend_set(*, subject: Reseller | Organization, suspended: bool) ->
     if subject.is_suspended != suspended:
         subject.is_suspended = suspended
         subject.save(update_fields=["is_suspended"])
+
+
+def reseller_login_validate(*, username: str, password: str | None) -> User | None:
+    """The reseller login with this username (None: a new one), after checking that the
+    username is not a staff login of another level and that the password (needed for a
+    new login) passes the password validators. Raises ValidationError."""
+    user = User.objects.filter(username=username).first()
+    if user is not None and user.login_level != LoginLevel.RESELLER:
+        # made a reseller's, a staff login would lose what it may see; and the other way
+        # round a reseller would gain everything
+        raise ValidationError(
+            {"username": f"“{username}” is a staff login, not a reseller's: choose another."}
+        )
+    if user is None and not password:
+        raise ValidationError({"password": "A new login needs a password."})
+    if password:
+        try:
+            # a new login is compared with its username too
+            validate_password(password, user=user or User(username=username))
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+    return user
+
+
+@transaction.atomic
+def reseller_login_save(
+    *, username: str, reseller: Reseller, password: str | None = None, email: str = ""
+) -> ResellerLogin:
+    """Creates a login for the reseller (login level Reseller), or gives the reseller login
+    with that username to this reseller (and a new password, when one is given)."""
+    reseller_login_validate(username=username, password=password)
+    user = user_save(
+        username=username, password=password or None, login_level=LoginLevel.RESELLER, email=email
+    )
+    login, _ = ResellerLogin.objects.update_or_create(user=user, defaults={"reseller": reseller})
+    return login

@@ -1,8 +1,8 @@
-"""The load test's judging (bench.load): percentiles and the goal, on made-up samples.
+"""The load test's judging (bench.load_figures): percentiles and the goal, on made-up samples.
 
 The load test itself runs a real panel and locust, in `make bench` only."""
 
-from bench.load import GOAL_P99_MS, by_page, percentile, verdict
+from bench.load_figures import GOAL_P99_MS, by_page, percentile, verdict
 
 SWARM = {"signed_in": 100, "users": 100, "exceptions": []}
 READY = [{"format": "csv", "status": "ready", "generated_s": 20.0}]

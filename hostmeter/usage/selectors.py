@@ -33,6 +33,7 @@ from hostmeter.tenancy.models import (
     Service,
 )
 from hostmeter.tenancy.names import name_key
+from hostmeter.tenancy.scope import WHOLE, Scope
 
 _M = TypeVar("_M", bound=Model)
 _Holder = TypeVar("_Holder", Reseller, Organization)
@@ -122,11 +123,13 @@ def reseller_usage_list(
     sort: str = "name",
     page: int | str | None = 1,
     update: UsageUpdate | None,
+    scope: Scope = WHOLE,
     per_page: int = PER_PAGE,
 ) -> tuple[Page[Reseller], str]:
-    """The resellers added, with services and report status, sorted, searched, paged."""
+    """The resellers added (a reseller login's: its sub-resellers), with services and
+    report status, sorted, searched, paged."""
     rows, qs, ids, sort = _listed(
-        Reseller.objects.select_related("parent"),
+        scope.sub_resellers(Reseller.objects.select_related("parent")),
         search=search,
         sort=sort,
         kind=Report.Kind.RESELLER,
@@ -183,10 +186,12 @@ def organization_usage_list(
     page: int | str | None = 1,
     update: UsageUpdate | None,
     reseller: Reseller | None = None,
+    scope: Scope = WHOLE,
     per_page: int = PER_PAGE,
 ) -> tuple[Page[Organization], str]:
-    """Organizations (added directly and by every reseller), optionally below one reseller."""
-    qs: QuerySet[Organization] = Organization.objects.select_related("reseller")
+    """Organizations (added directly and by every reseller; a reseller login's: those its
+    subtree added), optionally below one reseller."""
+    qs = scope.organizations(Organization.objects.select_related("reseller"))
     if reseller is not None:
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
         qs = qs.filter(reseller_id__in=below)

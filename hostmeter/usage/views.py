@@ -77,13 +77,24 @@ def _all_resources() -> dict[int, Resource]:
 
 
 class SummaryView(TrendMixin, TemplateView):
+    """The provider's summary; a reseller login's is its own reseller's (its limits, what
+    it allocated, its sub-resellers)."""
+
     template_name = "usage/summary.html"
     tab = "summary"
+    reseller_scoped = True
 
     def get_context_data(self, **kwargs):
         context = self.usage_context()
-        context |= figures.provider_summary(update=self.update, compare=context["provider"].zone)
-        context |= self.trend_context(context)
+        zone = context["provider"].zone
+        if self.scope.whole:
+            context |= figures.provider_summary(update=self.update, compare=zone)
+            context |= self.trend_context(context)
+        else:
+            reseller = self.scope.reseller()
+            context |= figures.reseller_summary(reseller=reseller, update=self.update, compare=zone)
+            context |= self.trend_context(context, reseller=reseller)
+            context["own_reseller"] = reseller
         context["may_schedule"] = user_can(self.request.user, Action.MANAGE_SCHEDULE)
         return context
 
@@ -155,16 +166,18 @@ def _text_param(data, name: str) -> str:
 
 class UsageListView(PeriodPageMixin, TemplateView):
     subject: Subject
+    reseller_scoped = True
 
     def get_context_data(self, **kwargs):
         context = self.usage_context()
         params = self.request.GET
-        selected = _selected_ids(params)
+        selected = self.scope.visible_ids(self.subject.model, _selected_ids(params))
         list_args = {
             "search": _text_param(params, "q"),
             "sort": _text_param(params, "sort") or "name",
             "page": params.get("page", 1),
             "update": self.update,
+            "scope": self.scope,
         }
         context |= self.extra_filters(list_args)
         page, sort = self.list_rows(**list_args)
@@ -200,10 +213,11 @@ class OrganizationUsageView(UsageListView):
         raw = _text_param(self.request.GET, "reseller")
         reseller = None
         if raw:
+            seen = self.scope.resellers()
             reseller = (
-                Reseller.objects.filter(pk=int(raw)).first()
+                seen.filter(pk=int(raw)).first()
                 if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
-                else Reseller.objects.filter(domain=raw.lower()).first()
+                else seen.filter(domain=raw.lower()).first()
             )
             if reseller is None:
                 messages.warning(self.request, f"No reseller “{raw}”: showing every organization.")
@@ -216,9 +230,10 @@ class ActionBarView(PeriodPageMixin, View):
     for the reports of the period shown."""
 
     subject: Subject
+    reseller_scoped = True
 
     def get(self, request):
-        selected = _selected_ids(request.GET)
+        selected = self.scope.visible_ids(self.subject.model, _selected_ids(request.GET))
         # With nothing selected the bar offers nothing, whatever the update: a list asks
         # for it every time it loads, so the update is not read then (a period asked
         # for is still checked).
@@ -232,15 +247,16 @@ class ReportStatusView(PeriodPageMixin, View):
     of the period shown)."""
 
     subject: Subject
+    reseller_scoped = True
 
     def get(self, request):
-        ids = _ids(request.GET, "ids")[:200]
+        model = self.subject.model
+        ids = self.scope.visible_ids(model, _ids(request.GET, "ids")[:200])
         update = self.period_update()
         rows = report_selectors.report_cells(kind=self.subject.kind, ids=ids, update=update)
         # the action bar comes along: a report that became Ready may enable export
-        bar = selectors.action_bar(
-            kind=self.subject.kind, ids=_selected_ids(request.GET), update=update
-        )
+        selected = self.scope.visible_ids(model, _selected_ids(request.GET))
+        bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=update)
         return render(
             request,
             "usage/_report_status_poll.html",
@@ -277,12 +293,13 @@ class ActionsView(PeriodPageMixin, View):
 
     subject: Subject
     required_action = Action.GENERATE_REPORTS
+    reseller_scoped = True
 
     def latest_url(self) -> str:
         return reverse(self.subject.list_url)
 
     def post(self, request):
-        selected = _selected_ids(request.POST)
+        selected = self.scope.visible_ids(self.subject.model, _selected_ids(request.POST))
         action = request.POST.get("action", "")
         update = self.period_update()
         period = [("period", self.period_key())] if update and self.period_key() else []
@@ -312,7 +329,7 @@ class ActionsView(PeriodPageMixin, View):
                 else f"Select one or more {self.subject.noun}s first.",
             )
             return HttpResponseRedirect(back, status=303)
-        subjects = self.subject.model.objects.filter(pk__in=selected)
+        subjects = self.scope.holders(self.subject.model).filter(pk__in=selected)
         outcome = report_request_many(
             kind=self.subject.kind,
             subjects=list(subjects),
@@ -368,9 +385,11 @@ class OrganizationActionsView(ActionsView):
 class ResellerOverviewView(TrendMixin, TemplateView):
     template_name = "usage/reseller_overview.html"
     tab = "resellers"
+    reseller_scoped = True
 
     def get_context_data(self, pk, **kwargs):
-        reseller = get_object_or_404(Reseller.objects.select_related("parent"), pk=pk)
+        seen = self.scope.resellers(Reseller.objects.select_related("parent"))
+        reseller = get_object_or_404(seen, pk=pk)
         context = self.usage_context()
         zone = context["provider"].zone
         overview = figures.reseller_overview(reseller=reseller, update=self.update, compare=zone)
@@ -379,6 +398,9 @@ class ResellerOverviewView(TrendMixin, TemplateView):
         )
         context |= overview | {
             "reseller": reseller,
+            # a reseller login's own reseller was added by someone it does not see
+            "parent_seen": reseller.parent_id is not None
+            and (self.scope.whole or reseller.pk != self.scope.reseller_id),
             "page_obj": orgs,
             "org_resources": org_resources,
         }
@@ -389,9 +411,11 @@ class ResellerOverviewView(TrendMixin, TemplateView):
 class OrganizationOverviewView(TrendMixin, TemplateView):
     template_name = "usage/organization_overview.html"
     tab = "organizations"
+    reseller_scoped = True
 
     def get_context_data(self, pk, **kwargs):
-        org = get_object_or_404(Organization.objects.select_related("reseller"), pk=pk)
+        seen = self.scope.organizations(Organization.objects.select_related("reseller"))
+        org = get_object_or_404(seen, pk=pk)
         context = self.usage_context()
         context |= {
             "organization": org,

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 
-from hostmeter.api.filtersets import RecordFilter, choice_filter
+from hostmeter.api.filtersets import RecordFilter, RecordsFilterSet, choice_filter
 from hostmeter.metering.models import UsageRow, UsageUpdate
 from hostmeter.metering.selectors.updates import UnknownPeriod, UsagePeriod, usage_period_for_key
 from hostmeter.tenancy.models import Organization, Reseller, ResellerLink
@@ -36,7 +36,7 @@ class PeriodFilter(filters.CharFilter):
         return qs.filter(**{self.field_name: value.period.start})
 
 
-class UsageUpdateFilterSet(filters.FilterSet):
+class UsageUpdateFilterSet(RecordsFilterSet):
     status = choice_filter(UsageUpdate.Status.choices, help_text="Only updates in this status.")
     period = PeriodFilter(
         field_name="period_start",
@@ -49,7 +49,7 @@ class UsageUpdateFilterSet(filters.FilterSet):
         fields = ["status", "period"]
 
 
-class UpdateOrganizationFilterSet(filters.FilterSet):
+class UpdateOrganizationFilterSet(RecordsFilterSet):
     """Filters selectors.update_organizations_query(update=…)."""
 
     below = RecordFilter(

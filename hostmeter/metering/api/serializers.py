@@ -70,6 +70,10 @@ def period_key(update: UsageUpdate, context: dict) -> str | None:
 # ---------------------------------------------------------------- usage updates
 
 
+# What a reseller login is not told of an update (null to it).
+PROVIDER_ONLY = ("requested_by", "organizations_count", "resellers_count", "rows_count", "error")
+
+
 class UsageUpdateSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     requested_by = serializers.SlugRelatedField(
@@ -105,9 +109,22 @@ class UsageUpdateSerializer(serializers.ModelSerializer):
             "rows_count",
             "error",
         ]
+        # null to a reseller login (PROVIDER_ONLY)
+        extra_kwargs = {
+            name: {"allow_null": True}
+            for name in ("organizations_count", "resellers_count", "rows_count", "error")
+        }
 
     def get_url(self, obj) -> str:
         return absolute_url(self.context.get("request"), "usage-update-detail", obj.pk)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        scope = self.context.get("scope")
+        if scope is not None and not scope.whole:
+            # the provider's: who ran it, its whole customer base's counts, its error
+            data |= dict.fromkeys(PROVIDER_ONLY)
+        return data
 
     def get_period(self, obj) -> str | None:
         return period_key(obj, self.context)

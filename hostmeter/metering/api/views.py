@@ -35,6 +35,7 @@ from hostmeter.metering.services.updates import (
     UsageUpdatePending,
     usage_update_start,
 )
+from hostmeter.tenancy.access import ScopedApiMixin
 from hostmeter.tenancy.models import Organization, Reseller
 
 from . import filtersets as f
@@ -83,8 +84,9 @@ def update_or_404(request, key: str, *, completed: bool = False) -> UsageUpdate:
 
 @extend_schema_view(get=extend_schema(summary="List usage updates"))
 @extend_schema(tags=["usage"])
-class UsageUpdateListView(ListView):
+class UsageUpdateListView(ScopedApiMixin, ListView):
     level_actions = {"GET": VIEW, "POST": SCHEDULE}
+    reseller_scoped = True  # when updates ran: the provider's details are left out
     serializer_class = s.UsageUpdateSerializer
     queryset = UsageUpdate.objects.select_related("requested_by")
     filterset_class = f.UsageUpdateFilterSet
@@ -110,9 +112,15 @@ class UsageUpdateListView(ListView):
         return created(body, body["url"], status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
 
 
+# One update's endpoints (GET /usage-updates/<update>/…): the update as named by its key
+# (a comment, not a docstring: a view's docstring is its description in the schema).
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class UsageUpdateDetailView(ApiView):
+class UpdateView(ScopedApiMixin, ApiView):
     level_actions = {"GET": VIEW}
+    reseller_scoped = True  # each subclass narrows what it shows to the login's scope
+
+
+class UsageUpdateDetailView(UpdateView):
     serializer_class = s.UsageUpdateSerializer
 
     @extend_schema(
@@ -133,42 +141,49 @@ def _ref(update: UsageUpdate, context: dict) -> dict:
     }
 
 
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class SummaryUsageView(ApiView):
-    level_actions = {"GET": VIEW}
-    serializer_class = s.SummaryUsageSerializer
+# A completed update's usage figures, beside the update they are of: the subclass gives
+# them (figures(), given the update and the URL's other parts).
+class FiguresView(UpdateView):
+    def figures(self, update: UsageUpdate, **kwargs) -> dict:
+        raise NotImplementedError
 
-    @extend_schema(
+    def get(self, request, update, **kwargs):
+        found = update_or_404(request, update, completed=True)
+        data = {"update": _ref(found, self.get_serializer_context())}
+        return Response(self.get_serializer(data | self.figures(found, **kwargs)).data)
+
+
+@extend_schema_view(
+    get=extend_schema(
         summary="The provider's summary in an update",
         description="Counts, and per service and resource: limit, sold (allocated), "
-        "available, used and usage %. 409 if the update is not completed.",
+        "available, used and usage %. 409 if the update is not completed. To a reseller "
+        "login, its own reseller's: its limits, what it allocated, its subtree's usage.",
         responses={200: s.SummaryUsageSerializer, 409: CONFLICT},
     )
-    def get(self, request, update):
-        found = update_or_404(request, update, completed=True)
-        summary = figures.provider_summary(update=found)
-        data = {
-            "update": _ref(found, self.get_serializer_context()),
-            "counts": summary["counts"],
-            "services": summary["services"],
-        }
-        return Response(self.get_serializer(data).data)
+)
+class SummaryUsageView(FiguresView):
+    serializer_class = s.SummaryUsageSerializer
+
+    def figures(self, update: UsageUpdate) -> dict:
+        if self.scope.whole:
+            summary = figures.provider_summary(update=update)
+        else:
+            summary = figures.reseller_summary(reseller=self.scope.reseller(), update=update)
+        return {"counts": summary["counts"], "services": summary["services"]}
 
 
-# A reseller's or an organization's usage in a completed update: the subclass names the
-# subject's queryset and its figures (a comment: a view's docstring is its description).
-class SubjectUsageView(ApiView):
-    level_actions = {"GET": VIEW}
+# A reseller's or an organization's usage: the subclass names the subject's queryset and
+# its figures.
+class SubjectUsageView(FiguresView):
     subjects = None
 
     def usage(self, subject, update: UsageUpdate) -> dict:
         raise NotImplementedError
 
-    def get(self, request, update, domain):
-        found = update_or_404(request, update, completed=True)
-        subject = get_object_or_404(self.subjects, domain=domain.lower())
-        data = {"update": _ref(found, self.get_serializer_context()), **self.usage(subject, found)}
-        return Response(self.get_serializer(data).data)
+    def figures(self, update: UsageUpdate, domain: str) -> dict:
+        seen = self.scope.holders(self.subjects.model, self.subjects)
+        return self.usage(get_object_or_404(seen, domain=domain.lower()), update)
 
 
 @extend_schema_view(
@@ -177,7 +192,7 @@ class SubjectUsageView(ApiView):
         responses={200: s.ResellerUsageSerializer, 409: CONFLICT},
     )
 )
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD, DOMAIN])
+@extend_schema(parameters=[DOMAIN])
 class ResellerUsageView(SubjectUsageView):
     serializer_class = s.ResellerUsageSerializer
     subjects = Reseller.objects.all()
@@ -198,7 +213,7 @@ class ResellerUsageView(SubjectUsageView):
         responses={200: s.OrganizationUsageSerializer, 409: CONFLICT},
     )
 )
-@extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD, DOMAIN])
+@extend_schema(parameters=[DOMAIN])
 class OrganizationUsageView(SubjectUsageView):
     serializer_class = s.OrganizationUsageSerializer
     subjects = Organization.objects.select_related("reseller")
@@ -213,8 +228,9 @@ class OrganizationUsageView(SubjectUsageView):
 
 
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
-class UpdateOrganizationsView(ListView):
+class UpdateOrganizationsView(ScopedApiMixin, ListView):
     level_actions = {"GET": VIEW}
+    reseller_scoped = True
     serializer_class = s.OrganizationUsageRowSerializer
     # The model, for the schema's filter parameters; get() lists the update's organizations.
     queryset = Organization.objects.none()
@@ -229,7 +245,8 @@ class UpdateOrganizationsView(ListView):
     )
     def get(self, request, update):
         found = update_or_404(request, update, completed=True)
-        qs = self.filter_queryset(selectors.update_organizations_query(update=found))
+        frozen = selectors.update_organizations_query(update=found)
+        qs = self.filter_queryset(self.scope.organizations(frozen))
         page = self.paginate_queryset(qs)
         selectors.update_usage_cells(update=found, organizations=page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -4,6 +4,7 @@ per day; and the summary of what was loaded."""
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,10 +20,11 @@ from hostmeter.tenancy.models import (
     Organization,
     Provider,
     Reseller,
+    ResellerLink,
     ResourceLimit,
     Service,
 )
-from hostmeter.tenancy.services import reseller_links_rebuild
+from hostmeter.tenancy.services import reseller_links_rebuild, reseller_login_save
 
 from ..models import UsageSample, UsageUpdate
 from ..services.samples import usage_samples_store
@@ -161,6 +163,9 @@ def demo_load(
         org_plan = _plan_organizations(rng, organizations, reseller_plan, catalog)
         capacities = _plan_limits(rng, reseller_plan, org_plan, catalog)
         _store_tenancy(reseller_plan, org_plan)
+        created, kept = _reseller_logins(password)
+        summary.logins_created += created
+        summary.logins_kept += kept
         summary.limits = _store_limits(capacities, reseller_plan, org_plan, catalog)
         summary.resellers = len(reseller_plan)
         summary.sub_resellers = sum(1 for r in reseller_plan if r.parent is not None)
@@ -208,15 +213,48 @@ def demo_load(
 def _logins(password: str) -> tuple[list[str], list[str]]:
     """One login per level, named after it. A login that exists keeps its password:
     the demo must never reset a real account to a password printed on screen."""
-    existing = set(
-        User.objects.filter(username__in=LoginLevel.values).values_list("username", flat=True)
-    )
+    levels = [lvl for lvl in LoginLevel.values if lvl != LoginLevel.RESELLER]
+    existing = set(User.objects.filter(username__in=levels).values_list("username", flat=True))
     created = []
-    for level in LoginLevel.values:
+    for level in levels:
         if level not in existing:
             user_save(username=level, password=password, login_level=level)
             created.append(level)
     return created, sorted(existing, key=LoginLevel.values.index)
+
+
+# The reseller logins: the provider's reseller with the most organizations below it, and
+# its sub-reseller with the most.
+RESELLER_LOGINS = ("reseller", "subreseller")
+
+
+def _reseller_logins(password: str) -> tuple[list[str], list[str]]:
+    """`reseller` for the largest top-level reseller, `subreseller` for its largest
+    sub-reseller ("login (reseller name)"); existing ones are kept as they are."""
+    direct = Counter(
+        Organization.objects.filter(reseller__isnull=False).values_list("reseller_id", flat=True)
+    )
+    below = Counter[int]()
+    for ancestor, descendant in ResellerLink.objects.values_list("ancestor_id", "descendant_id"):
+        below[ancestor] += direct[descendant]
+    resellers = list(Reseller.objects.order_by("name_key", "pk"))
+
+    def largest(candidates: list[Reseller]) -> Reseller | None:
+        return max(candidates, key=lambda r: below[r.pk], default=None)  # first of a tie
+
+    top = largest([r for r in resellers if r.parent_id is None])
+    sub = largest([r for r in resellers if top is not None and r.parent_id == top.pk])
+    created, kept = [], []
+    for username, reseller in zip(RESELLER_LOGINS, (top, sub), strict=True):
+        if reseller is None:
+            continue
+        label = f"{username} ({reseller.name})"
+        if User.objects.filter(username=username).exists():
+            kept.append(label)
+            continue
+        reseller_login_save(username=username, reseller=reseller, password=password)
+        created.append(label)
+    return created, kept
 
 
 def _store_tenancy(resellers: list[_Reseller], organizations: list[_Organization]) -> None:
@@ -261,22 +299,15 @@ def _store_tenancy(resellers: list[_Reseller], organizations: list[_Organization
         o.pk = ids[o.domain]
 
     service_ids = dict(Service.objects.values_list("code", "id"))
-    through = Reseller.services.through
+    _link_services(Reseller, "reseller_id", resellers, service_ids)
+    _link_services(Organization, "organization_id", organizations, service_ids)
+
+
+def _link_services(model, owner: str, owners, service_ids: dict[str, int]) -> None:
+    """The services each of `owners` (planned resellers or organizations) has, in bulk."""
+    through = model.services.through
     through.objects.bulk_create(
-        [
-            through(reseller_id=r.pk, service_id=service_ids[s])
-            for r in resellers
-            for s in r.services
-        ],
-        batch_size=2000,
-    )
-    through = Organization.services.through
-    through.objects.bulk_create(
-        (
-            through(organization_id=o.pk, service_id=service_ids[s])
-            for o in organizations
-            for s in o.services
-        ),
+        (through(**{owner: o.pk}, service_id=service_ids[s]) for o in owners for s in o.services),
         batch_size=2000,
     )
 

@@ -206,7 +206,8 @@ def _late_after_close(
     elif reseller is not None:
         # EXISTS per adjustment (there are few), not IN: SQLite built the list of every
         # usage row below the reseller first, ~100 ms on a big one with no adjustment
-        # at all (docs/benchmarks.md, Load, "CPU per request").
+        # at all, 200 ms below 50,000 organizations (docs/benchmarks.md, Load, "CPU per
+        # request", and Usage pages, "A reseller login with 50,000 organizations").
         below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
         adjustments = adjustments.filter(
             Exists(
@@ -343,6 +344,45 @@ def provider_summary(
     return {"counts": counts, "services": services, "top": top}
 
 
+def _subtree_counts(reseller: Reseller) -> dict[str, int]:
+    """A reseller's sub-resellers at every depth, those at depth 1, its organizations and
+    those it added directly."""
+    below = ResellerLink.objects.filter(ancestor=reseller)
+    counts = below.aggregate(
+        direct_sub_resellers=Count("pk", filter=Q(depth=1)),
+        sub_resellers=Count("pk", filter=Q(depth__gt=0)),
+    )
+    counts |= Organization.objects.filter(reseller_id__in=below.values("descendant_id")).aggregate(
+        direct_organizations=Count("pk", filter=Q(reseller=reseller)),
+        organizations=Count("pk"),
+    )
+    return counts
+
+
+def reseller_summary(
+    *, reseller: Reseller, update: UsageUpdate | None, compare: ZoneInfo | None = None
+) -> dict[str, Any]:
+    """The summary tab of a reseller login: provider_summary's parts for the reseller's
+    subtree (its limits and what it allocated, not the provider's capacity; its
+    sub-resellers as the resellers, those below its own as their sub-resellers; the top
+    resellers among those below it)."""
+    services = rollup_figures(update=update, reseller=reseller, compare=compare)
+    for group in services:
+        group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
+    below = _subtree_counts(reseller)
+    counts = {
+        "resellers": below["sub_resellers"],
+        "sub_resellers": below["sub_resellers"] - below["direct_sub_resellers"],
+        "organizations": below["organizations"],
+        "direct": below["direct_organizations"],
+        "subscriptions": sum(g.subscribers or 0 for g in services),
+        "services": sum(1 for g in services if g.subscribers),
+    }
+    resource_ids = [f.resource.pk for group in services for f in group.resources]
+    top = top_resellers(update=update, resource_ids=resource_ids, below=reseller)
+    return {"counts": counts, "services": services, "top": top}
+
+
 def _customer_counts() -> dict[str, int]:
     """Resellers, sub-resellers, organizations and those added directly: four plain
     counts. Two aggregates with FILTER read and tested every row (~17 ms of PostgreSQL
@@ -374,9 +414,14 @@ def _customer_counts() -> dict[str, int]:
 
 
 def top_resellers(
-    *, update: UsageUpdate | None, resource_ids: list[int], per_resource: int = 5
+    *,
+    update: UsageUpdate | None,
+    resource_ids: list[int],
+    per_resource: int = 5,
+    below: Reseller | None = None,
 ) -> dict[int, list[UsageRollup]]:
-    """Per resource id, the resellers using most of it (sub-resellers are resellers too).
+    """Per resource id, the resellers using most of it (sub-resellers are resellers too;
+    below: only those under that reseller).
 
     One short range of the (update, resource, used DESC, reseller) index per resource,
     glued with UNION ALL: ranking every reseller's roll-up with a window function was
@@ -388,13 +433,13 @@ def top_resellers(
         return {}
 
     def leaders_sql(resource_id: int) -> tuple[str, list[Any]]:
-        leaders = (
-            UsageRollup.objects.filter(
-                update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
-            )
-            .order_by("-used", "reseller_id")
-            .values("pk")[:per_resource]
+        rollups = UsageRollup.objects.filter(
+            update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
         )
+        if below is not None:
+            subtree = ResellerLink.objects.filter(ancestor=below, depth__gt=0)
+            rollups = rollups.filter(reseller_id__in=subtree.values("descendant_id"))
+        leaders = rollups.order_by("-used", "reseller_id").values("pk")[:per_resource]
         sql, params = leaders.query.get_compiler(using=leaders.db).as_sql()
         return str(sql), list(params)
 
@@ -436,17 +481,8 @@ def reseller_overview(
 ) -> dict[str, Any]:
     """Counts, services and five figures per resource (compare: as in rollup_figures) of
     one reseller (its trend: usage_history)."""
-    below = ResellerLink.objects.filter(ancestor=reseller)
-    counts = below.aggregate(
-        direct_sub_resellers=Count("pk", filter=Q(depth=1)),
-        sub_resellers=Count("pk", filter=Q(depth__gt=0)),
-    )
-    counts |= Organization.objects.filter(reseller_id__in=below.values("descendant_id")).aggregate(
-        direct_organizations=Count("pk", filter=Q(reseller=reseller)),
-        organizations=Count("pk"),
-    )
     return {
-        "counts": counts,
+        "counts": _subtree_counts(reseller),
         "services": list(reseller.services.order_by("position")),
         "figures": rollup_figures(update=update, reseller=reseller, compare=compare),
     }

@@ -3,13 +3,12 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from itertools import islice
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from hostmeter.fields import to_thousandths
+from hostmeter.fields import QuantityError, QuantityProblem, quantity_parse
 from hostmeter.readers import RowError
 from hostmeter.tenancy.models import Organization, Resource
 
@@ -92,25 +91,12 @@ def _parse_measured_at(text: str) -> datetime:
     return when
 
 
-MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
-
-
 def _parse_value(text: object) -> int:
     try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise ValueError(f"value “{text}” is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"value “{text}” is not a number")
-    if value < 0:
-        raise ValueError(f"value {text} is negative")
-    try:
-        thousandths = to_thousandths(value)
-    except ValueError:
-        raise ValueError(f"value {text} has more than three decimal places") from None
-    if thousandths > MAX_THOUSANDTHS:
-        raise ValueError(f"value {text} is too large to store")
-    return thousandths
+        return quantity_parse(str(text).strip())[1]
+    except QuantityError as exc:
+        store = " to store" if exc.problem is QuantityProblem.TOO_LARGE else ""
+        raise ValueError(f"value {exc.problem.about(text)}{store}") from None
 
 
 def usage_samples_ingest(

@@ -20,6 +20,7 @@ from hostmeter.tenancy.models import (
     Provider,
     Reseller,
     ResellerLink,
+    ResellerLogin,
     Resource,
     ResourceLimit,
 )
@@ -65,7 +66,25 @@ def test_every_level_has_a_login_that_authenticates(demo):
         user = authenticate(None, username=level, password=DEMO_PASSWORD)
         assert user is not None, level
         assert user.login_level == level
-    assert demo.logins_created == LoginLevel.values
+    staff = [lvl for lvl in LoginLevel.values if lvl != LoginLevel.RESELLER]
+    assert demo.logins_created[: len(staff)] == staff
+    # the reseller logins: the largest top-level reseller and its largest sub-reseller
+    top = ResellerLogin.objects.get(user__username="reseller").reseller
+    sub = ResellerLogin.objects.get(user__username="subreseller").reseller
+    assert top.parent is None and sub.parent == top
+    assert demo.logins_created[len(staff) :] == [
+        f"reseller ({top.name})",
+        f"subreseller ({sub.name})",
+    ]
+    subtree = ResellerLink.objects.filter(ancestor=top).values("descendant")
+    largest = max(
+        Reseller.objects.filter(parent__isnull=True),
+        key=lambda r: Organization.objects.filter(
+            reseller__in=ResellerLink.objects.filter(ancestor=r).values("descendant")
+        ).count(),
+    )
+    assert top == largest
+    assert Organization.objects.filter(reseller__in=subtree).exists()
 
 
 def test_provider_settings_and_a_nested_reseller_tree(demo):
@@ -197,6 +216,7 @@ def snapshot() -> dict[str, object]:
 
 
 def wipe() -> None:
+    ResellerLogin.objects.all().delete()
     UsageUpdate.objects.all().delete()
     UsageSample.objects.all().delete()
     ResourceLimit.objects.all().delete()

@@ -1,16 +1,14 @@
 """The query parameters of the report list: kind, status, file format, subject, update,
 billing period."""
 
-import django_filters as filters
-
-from hostmeter.api.filtersets import RecordFilter, RecordIdFilter, choice_filter
+from hostmeter.api.filtersets import RecordFilter, RecordIdFilter, RecordsFilterSet, choice_filter
 from hostmeter.metering.api.filtersets import PeriodFilter
 from hostmeter.metering.models import UsageUpdate
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Organization, Reseller
 
 
-class ReportFilterSet(filters.FilterSet):
+class ReportFilterSet(RecordsFilterSet):
     kind = choice_filter(Report.Kind.choices, help_text="Report kind.")
     status = choice_filter(Report.Status.choices, help_text="Report status.")
     # not `format`: DRF takes ?format= for the renderer

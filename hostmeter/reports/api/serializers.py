@@ -21,6 +21,13 @@ class ReportSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(
         slug_field="domain", read_only=True, allow_null=True
     )
+    subtree = serializers.SlugRelatedField(
+        slug_field="domain",
+        read_only=True,
+        allow_null=True,
+        help_text="A reseller login's summary, resellers or organizations report: its "
+        "reseller's domain (the file holds that subtree); null: the provider's.",
+    )
     usage_as_of = serializers.DateTimeField(source="update.cutoff", read_only=True)
     period = serializers.SerializerMethodField(
         help_text="The billing period of its figures, YYYY-MM."
@@ -39,6 +46,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "kind",
             "reseller",
             "organization",
+            "subtree",
             "update",
             "usage_as_of",
             "period",
@@ -99,7 +107,10 @@ class ReportRequestSerializer(serializers.Serializer):
             model = Reseller if kind == Report.Kind.RESELLER else Organization
             if not domain:
                 raise serializers.ValidationError({"domain": f"Give the {kind}'s domain."})
-            data["subject"] = model.objects.filter(domain=domain).first()
+            scope = self.context.get("scope")
+            # a reseller login names only its subtree's (another is as if none such)
+            seen = scope.holders(model) if scope is not None else model.objects.all()
+            data["subject"] = seen.filter(domain=domain).first()
             if data["subject"] is None:
                 missing = f"No {kind} with the domain {domain}."
                 raise serializers.ValidationError({"domain": missing})

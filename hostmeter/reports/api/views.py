@@ -26,25 +26,35 @@ from hostmeter.api.views.base import (
 )
 from hostmeter.metering.selectors.updates import usage_update_latest
 from hostmeter.reports.models import Report
+from hostmeter.reports.selectors import reports_seen
 from hostmeter.reports.services import (
     ReportError,
     ReportFileMissing,
     report_download_response,
     report_request,
 )
+from hostmeter.tenancy.access import ScopedApiMixin
 
 from . import serializers as s
 from .filtersets import ReportFilterSet
 
 # Report records, newest first: the current ones and every earlier file.
-REPORTS_QUERYSET = Report.objects.select_related("update", "reseller", "organization")
+REPORTS_QUERYSET = Report.objects.select_related("update", "reseller", "organization", "subtree")
+
+
+# A reseller login's: its subtree's reports and files (reports_seen), the others not found.
+class ScopedReportsMixin(ScopedApiMixin):
+    reseller_scoped = True
+
+    def get_queryset(self):
+        return reports_seen(self.scope, REPORTS_QUERYSET)
 
 
 @extend_schema_view(
     get=extend_schema(summary="List reports: the current ones and every earlier file")
 )
 @extend_schema(tags=["reports"])
-class ReportListView(ListView):
+class ReportListView(ScopedReportsMixin, ListView):
     level_actions = {"GET": REPORTS, "POST": REPORTS}
     serializer_class = s.ReportSerializer
     queryset = REPORTS_QUERYSET
@@ -56,12 +66,13 @@ class ReportListView(ListView):
         description="Queues the report of the most recent completed update (or `update`) "
         "for its subject; answers 202 with the report to poll until its status is ready "
         "(200 if it is Ready already and regenerate is false). 409 when there is no "
-        "completed usage update yet.",
+        "completed usage update yet. A reseller login's summary, resellers and organizations "
+        "reports are of its subtree; its reseller and organization reports of its subtree's.",
         request=s.ReportRequestSerializer,
         responses={202: s.ReportSerializer, 200: s.ReportSerializer, 409: CONFLICT},
     )
     def post(self, request):
-        data = valid_data(s.ReportRequestSerializer, request)
+        data = valid_data(s.ReportRequestSerializer, request, context={"scope": self.scope})
         try:
             report, _queued = report_request(
                 kind=data["kind"],
@@ -70,6 +81,7 @@ class ReportListView(ListView):
                 user=request.user,
                 format=data["format"],
                 regenerate=data["regenerate"],
+                subtree=None if self.scope.whole or data["subject"] else self.scope.reseller(),
             )
         except ReportError as exc:
             raise Conflict(str(exc)) from exc
@@ -80,18 +92,18 @@ class ReportListView(ListView):
 
 
 @extend_schema(tags=["reports"])
-class ReportDetailView(ApiView):
+class ReportDetailView(ScopedReportsMixin, ApiView):
     level_actions = {"GET": REPORTS}
     serializer_class = s.ReportSerializer
 
     @extend_schema(summary="A report's status, progress and file details", parameters=[ID])
     def get(self, request, pk):
-        report = get_object_or_404(REPORTS_QUERYSET, pk=pk)
+        report = get_object_or_404(self.get_queryset(), pk=pk)
         return Response(self.get_serializer(report).data)
 
 
 @extend_schema(tags=["reports"])
-class ReportFileView(ApiView):
+class ReportFileView(ScopedReportsMixin, ApiView):
     level_actions = {"GET": REPORTS}
     renderer_classes = [JSONRenderer, FileRenderer]
 
@@ -113,7 +125,7 @@ class ReportFileView(ApiView):
         },
     )
     def get(self, request, pk):
-        report = get_object_or_404(REPORTS_QUERYSET, pk=pk)
+        report = get_object_or_404(self.get_queryset(), pk=pk)
         if report.status != Report.Status.READY:
             raise Conflict(
                 f"The report is {report.get_status_display()}"

@@ -4,11 +4,12 @@ or direct), services, suspension and the limits' holders."""
 import django_filters as filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from hostmeter.api.filtersets import FlagFilter, RecordFilter, choice_filter
+from hostmeter.api.filtersets import FlagFilter, RecordFilter, RecordsFilterSet, choice_filter
 from hostmeter.tenancy.models import (
     Organization,
     Reseller,
     ResellerLink,
+    ResellerLogin,
     Resource,
     ResourceLimit,
     Service,
@@ -24,7 +25,7 @@ def _subtree(reseller: Reseller, *, depth_from: int = 0) -> QuerySet:
     return links.values("descendant_id")
 
 
-class TenantFilterSet(filters.FilterSet):
+class TenantFilterSet(RecordsFilterSet):
     """What resellers and organizations are both filtered by."""
 
     q = filters.CharFilter(method="filter_search", help_text="Search in name and domain.")
@@ -94,7 +95,7 @@ class OrganizationFilterSet(TenantFilterSet):
         return queryset.filter(Exists(enabled))
 
 
-class LimitFilterSet(filters.FilterSet):
+class LimitFilterSet(RecordsFilterSet):
     kind = choice_filter(
         [(kind, kind) for kind in LIMIT_KINDS],
         method="filter_kind",
@@ -114,3 +115,11 @@ class LimitFilterSet(filters.FilterSet):
         if value == "provider":
             return queryset.filter(reseller__isnull=True, organization__isnull=True)
         return queryset.filter(**{f"{value}__isnull": False})
+
+
+class ResellerLoginFilterSet(RecordsFilterSet):
+    reseller = RecordFilter(model=Reseller, help_text="One reseller's logins (domain).")
+
+    class Meta:
+        model = ResellerLogin
+        fields = ["reseller"]

@@ -5,7 +5,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hostmeter.api.serializers import Quantity, SlugRef, absolute_url
-from hostmeter.tenancy.models import Organization, Reseller, Resource, ResourceLimit, Service
+from hostmeter.tenancy.models import (
+    Organization,
+    Reseller,
+    ResellerLogin,
+    Resource,
+    ResourceLimit,
+    Service,
+)
 
 # ---------------------------------------------------------------- catalog
 
@@ -42,7 +49,13 @@ class _TenantSerializer(serializers.ModelSerializer):
 
 class ResellerSerializer(_TenantSerializer):
     detail = "reseller-detail"
-    parent = serializers.SlugRelatedField(slug_field="domain", read_only=True, allow_null=True)
+    parent = serializers.SlugRelatedField(
+        slug_field="domain",
+        read_only=True,
+        allow_null=True,
+        help_text="The parent reseller's domain; null: added by the provider (or, to a "
+        "reseller login, its own reseller: it does not see who is above it).",
+    )
     sub_resellers = serializers.SlugRelatedField(
         source="children",
         slug_field="domain",
@@ -66,6 +79,13 @@ class ResellerSerializer(_TenantSerializer):
             "is_suspended",
             "created_at",
         ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        scope = self.context.get("scope")
+        if scope is not None and instance.pk == scope.reseller_id:
+            data["parent"] = None  # above a reseller login's subtree
+        return data
 
 
 class OrganizationSerializer(_TenantSerializer):
@@ -175,3 +195,36 @@ class LimitWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError({"domain": f"No {kind} with the domain {domain}."})
         data["holder"] = {kind: holder}
         return data
+
+
+# ---------------------------------------------------------------- reseller logins
+
+
+class ResellerLoginSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    reseller = serializers.SlugRelatedField(slug_field="domain", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    is_active = serializers.BooleanField(source="user.is_active", read_only=True)
+    last_login = serializers.DateTimeField(source="user.last_login", read_only=True)
+
+    class Meta:
+        model = ResellerLogin
+        fields = ["username", "reseller", "email", "is_active", "last_login"]
+
+
+class ResellerLoginWriteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    reseller = SlugRef(
+        queryset=Reseller.objects.all(),
+        slug_field="domain",
+        help_text="The reseller's domain: the login sees its subtree.",
+    )
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Needed for a new login; an existing reseller login keeps its own unless "
+        "one is given.",
+    )
+    email = serializers.EmailField(required=False, allow_blank=True)

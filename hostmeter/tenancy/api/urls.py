@@ -16,4 +16,5 @@ urlpatterns = [
         name="organization-detail",
     ),
     path("limits/", views.LimitListView.as_view(), name="limit-list"),
+    path("reseller-logins/", views.ResellerLoginListView.as_view(), name="reseller-login-list"),
 ]

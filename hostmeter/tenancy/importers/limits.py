@@ -2,13 +2,13 @@
 batch: changed ones go through limit_set, new ones are validated and created in bulk."""
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 
-from hostmeter.fields import to_thousandths
+from hostmeter.fields import QuantityError, quantity_parse
 from hostmeter.readers import RowError
 
 from ..models import Organization, Reseller, Resource, ResourceLimit
@@ -26,9 +26,6 @@ from .rows import (
 
 LIMIT_COLUMNS = ("kind", "domain", "resource", "limit")
 PROVIDER, RESELLER, ORGANIZATION = LIMIT_KINDS = ("provider", "reseller", "organization")
-
-# A QuantityField is a BIGINT of thousandths.
-MAX_THOUSANDTHS = 2**63 - 1
 
 
 # ---------------------------------------------------------------- limits
@@ -141,17 +138,6 @@ def _limit(text: str) -> Decimal:
     if not text:
         raise RowRejected("limit: empty")
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise RowRejected(f"limit: “{text}” is not a number") from None
-    if not value.is_finite():
-        raise RowRejected(f"limit: “{text}” is not a number")
-    if value < 0:
-        raise RowRejected(f"limit: {text} is negative")
-    try:
-        thousandths = to_thousandths(value)
-    except ValueError:
-        raise RowRejected(f"limit: {text} has more than three decimal places") from None
-    if thousandths > MAX_THOUSANDTHS:
-        raise RowRejected(f"limit: {text} is too large")
-    return value
+        return quantity_parse(text)[0]
+    except QuantityError as exc:
+        raise RowRejected(f"limit: {exc.problem.about(text)}") from None

@@ -1,4 +1,5 @@
-"""Import resellers, organizations or limits from a CSV or JSON lines file."""
+"""Import resellers, organizations, limits or reseller logins from a CSV or JSON lines
+file."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,8 +9,10 @@ from hostmeter.tenancy.importers import (
     LIMIT_COLUMNS,
     ORGANIZATION_COLUMNS,
     RESELLER_COLUMNS,
+    RESELLER_LOGIN_COLUMNS,
     tenancy_import_limits,
     tenancy_import_organizations,
+    tenancy_import_reseller_logins,
     tenancy_import_resellers,
 )
 
@@ -17,17 +20,20 @@ KINDS = {
     "resellers": (RESELLER_COLUMNS, tenancy_import_resellers),
     "organizations": (ORGANIZATION_COLUMNS, tenancy_import_organizations),
     "limits": (LIMIT_COLUMNS, tenancy_import_limits),
+    "reseller-logins": (RESELLER_LOGIN_COLUMNS, tenancy_import_reseller_logins),
 }
 
 
 class Command(BaseCommand):
     help = (
-        "Create or update (by domain) resellers, organizations or limits from a CSV file "
-        "with a header row, or JSON lines with the same keys; '-' reads standard input. "
-        "resellers: name, domain, parent_domain, services. organizations: name, domain, "
-        "reseller_domain, services. limits: kind (provider, reseller, organization), domain, "
-        "resource, limit. Exit status: 0 every row imported, 1 some bad rows (the others "
-        "are stored), 2 the file cannot be read (nothing is stored)."
+        "Create or update (by domain; logins by username) resellers, organizations, limits "
+        "or reseller logins from a CSV file with a header row, or JSON lines with the same "
+        "keys; '-' reads standard input. resellers: name, domain, parent_domain, services. "
+        "organizations: name, domain, reseller_domain, services. limits: kind (provider, "
+        "reseller, organization), domain, resource, limit. reseller-logins: username, "
+        "reseller_domain, password (a new login's; an existing one keeps its own unless "
+        "given), email. Exit status: 0 every row imported, 1 some bad rows (the others are "
+        "stored), 2 the file cannot be read (nothing is stored)."
     )
     # Tests hand in standard input this way.
     stealth_options = ("stdin",)

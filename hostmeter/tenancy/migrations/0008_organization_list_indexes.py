@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenancy', '0006_billing_anchor_day'),
+        ("tenancy", "0007_reseller_login"),
     ]
 
     operations = [
