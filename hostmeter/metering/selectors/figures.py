@@ -331,16 +331,30 @@ def provider_summary(
 ) -> dict[str, Any]:
     """Counts, per-service figures and top resellers for the summary tab (compare: as in
     rollup_figures)."""
-    services = rollup_figures(update=update, reseller=None, compare=compare)
+    return _summary(update=update, reseller=None, counts=_customer_counts(), compare=compare)
+
+
+def _summary(
+    *,
+    update: UsageUpdate | None,
+    reseller: Reseller | None,
+    counts: dict[str, int],
+    compare: ZoneInfo | None,
+) -> dict[str, Any]:
+    """A summary tab's parts: the roll-up's figures per service with its subscribers, the
+    customer counts given plus subscriptions and services, and the top resellers (below
+    the reseller, when one is given)."""
+    services = rollup_figures(update=update, reseller=reseller, compare=compare)
     # Every resource of an enabled service has a row per organization, so the
-    # provider roll-up already counts each service's subscribers as of the update.
+    # roll-up already counts each service's subscribers as of the update.
     for group in services:
         group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
-    counts = _customer_counts()
-    counts["subscriptions"] = sum(g.subscribers or 0 for g in services)
-    counts["services"] = sum(1 for g in services if g.subscribers)
+    counts = counts | {
+        "subscriptions": sum(g.subscribers or 0 for g in services),
+        "services": sum(1 for g in services if g.subscribers),
+    }
     resource_ids = [f.resource.pk for group in services for f in group.resources]
-    top = top_resellers(update=update, resource_ids=resource_ids)
+    top = top_resellers(update=update, resource_ids=resource_ids, below=reseller)
     return {"counts": counts, "services": services, "top": top}
 
 
@@ -366,21 +380,14 @@ def reseller_summary(
     subtree (its limits and what it allocated, not the provider's capacity; its
     sub-resellers as the resellers, those below its own as their sub-resellers; the top
     resellers among those below it)."""
-    services = rollup_figures(update=update, reseller=reseller, compare=compare)
-    for group in services:
-        group.subscribers = max((f.organizations or 0 for f in group.resources), default=0)
     below = _subtree_counts(reseller)
     counts = {
         "resellers": below["sub_resellers"],
         "sub_resellers": below["sub_resellers"] - below["direct_sub_resellers"],
         "organizations": below["organizations"],
         "direct": below["direct_organizations"],
-        "subscriptions": sum(g.subscribers or 0 for g in services),
-        "services": sum(1 for g in services if g.subscribers),
     }
-    resource_ids = [f.resource.pk for group in services for f in group.resources]
-    top = top_resellers(update=update, resource_ids=resource_ids, below=reseller)
-    return {"counts": counts, "services": services, "top": top}
+    return _summary(update=update, reseller=reseller, counts=counts, compare=compare)
 
 
 def _customer_counts() -> dict[str, int]:
