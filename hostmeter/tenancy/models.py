@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from hostmeter.fields import NameKeyField, QuantityField
 
@@ -337,6 +339,13 @@ class Organization(NameKeyMixin, DomainNormalizingMixin, models.Model):
     )
     is_suspended = models.BooleanField("suspended", default=False)
     created_at = models.DateTimeField("added", auto_now_add=True)
+    reseller_since = models.DateTimeField(
+        "with its reseller since",
+        db_default=Now(),
+        editable=False,
+        help_text="When it was added or last moved to another reseller (or to none): a "
+        "usage update that started earlier froze it where it is now (metering.scope).",
+    )
 
     objects = NameKeyQuerySet.as_manager()
 
@@ -359,6 +368,24 @@ class Organization(NameKeyMixin, DomainNormalizingMixin, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # a move to another reseller (or to none) restarts reseller_since; a partial
+        # save that leaves the reseller alone leaves it alone
+        loaded = getattr(self, "_loaded_reseller_id", self.reseller_id)
+        fields = kwargs.get("update_fields")
+        if self.pk is not None and loaded != self.reseller_id:
+            self.reseller_since = timezone.now()
+            if fields is not None:
+                kwargs["update_fields"] = [*fields, "reseller_since"]
+        super().save(*args, **kwargs)
+        self._loaded_reseller_id = self.reseller_id
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        organization = super().from_db(db, field_names, values)
+        organization._loaded_reseller_id = organization.__dict__.get("reseller_id")
+        return organization
 
 
 class ResourceLimit(models.Model):
