@@ -16,6 +16,7 @@ from hostmeter.tenancy.models import Provider
 
 from .forms import UsageScheduleForm
 from .models import UsageUpdate
+from .scope import scope_at
 from .selectors.figures import usage_status
 from .selectors.updates import (
     UnknownPeriod,
@@ -48,7 +49,8 @@ class UsagePageMixin(ScopeMixin):
 class PeriodPageMixin(UsagePageMixin):
     """A usage page (or one of its htmx parts and forms) that shows one billing period's
     figures: ?period=YYYY-MM (a closed period, or the current one to date), or without
-    it the latest update. A period that is not one answers 404 with the reason.
+    it the latest update. A period that is not one answers 404 with the reason. Once
+    the update is known, self.scope is the login's as that update froze the tree.
 
     self.update is the update shown; usage_context adds the periods to choose from
     (period_choices), the key the page was asked for (period_key: "" for none, so that
@@ -82,14 +84,18 @@ class PeriodPageMixin(UsagePageMixin):
         return usage_period_named(key=self.period_key(), zone=zone, periods=periods)
 
     def period_update(self) -> UsageUpdate | None:
-        """The update shown, for the parts of a page that need nothing else."""
-        return usage_update_of_period(key=self.period_key(), zone=self.usage_provider().zone)
+        """The update shown, for the parts of a page that need nothing else; self.scope
+        becomes the login's as that update froze the tree (metering.scope)."""
+        update = usage_update_of_period(key=self.period_key(), zone=self.usage_provider().zone)
+        self.scope = scope_at(self.scope, update)
+        return update
 
     def usage_context(self) -> dict:
         context = super().usage_context()
         periods = usage_periods(zone=context["provider"].zone, latest=self.latest)
         shown = self.period_shown(periods)
         self.update = shown.update if shown else self.latest
+        self.scope = scope_at(self.scope, self.update)
         context["status"] = replace(context["status"], shown=shown)
         return context | {
             "update": self.update,

@@ -233,11 +233,12 @@ class ActionBarView(PeriodPageMixin, View):
     reseller_scoped = True
 
     def get(self, request):
-        selected = self.scope.visible_ids(self.subject.model, _selected_ids(request.GET))
+        asked = _selected_ids(request.GET)
         # With nothing selected the bar offers nothing, whatever the update: a list asks
         # for it every time it loads, so the update is not read then (a period asked
         # for is still checked).
-        update = self.period_update() if selected or self.period_key() else None
+        update = self.period_update() if asked or self.period_key() else None
+        selected = self.scope.visible_ids(self.subject.model, asked)
         bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=update)
         return render(request, "usage/_action_bar.html", {"bar": bar, "subject": self.subject})
 
@@ -251,8 +252,8 @@ class ReportStatusView(PeriodPageMixin, View):
 
     def get(self, request):
         model = self.subject.model
-        ids = self.scope.visible_ids(model, _ids(request.GET, "ids")[:200])
         update = self.period_update()
+        ids = self.scope.visible_ids(model, _ids(request.GET, "ids")[:200])
         rows = report_selectors.report_cells(kind=self.subject.kind, ids=ids, update=update)
         # the action bar comes along: a report that became Ready may enable export
         selected = self.scope.visible_ids(model, _selected_ids(request.GET))
@@ -299,9 +300,9 @@ class ActionsView(PeriodPageMixin, View):
         return reverse(self.subject.list_url)
 
     def post(self, request):
+        update = self.period_update()
         selected = self.scope.visible_ids(self.subject.model, _selected_ids(request.POST))
         action = request.POST.get("action", "")
-        update = self.period_update()
         period = [("period", self.period_key())] if update and self.period_key() else []
         back = _with_params(reverse(self.subject.list_url), period)
         bar = selectors.action_bar(kind=self.subject.kind, ids=selected, update=update)
@@ -388,9 +389,9 @@ class ResellerOverviewView(TrendMixin, TemplateView):
     reseller_scoped = True
 
     def get_context_data(self, pk, **kwargs):
+        context = self.usage_context()  # self.scope: as the update shown froze the tree
         seen = self.scope.resellers(Reseller.objects.select_related("parent"))
         reseller = get_object_or_404(seen, pk=pk)
-        context = self.usage_context()
         zone = context["provider"].zone
         overview = figures.reseller_overview(reseller=reseller, update=self.update, compare=zone)
         orgs, org_resources = figures.reseller_organizations_usage(
@@ -414,9 +415,9 @@ class OrganizationOverviewView(TrendMixin, TemplateView):
     reseller_scoped = True
 
     def get_context_data(self, pk, **kwargs):
+        context = self.usage_context()  # self.scope: as the update shown froze the tree
         seen = self.scope.organizations(Organization.objects.select_related("reseller"))
         org = get_object_or_404(seen, pk=pk)
-        context = self.usage_context()
         context |= {
             "organization": org,
             "services": list(org.services.order_by("position")),

@@ -30,6 +30,7 @@ from hostmeter.api.views.base import (
 )
 from hostmeter.metering import selectors as figures
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.scope import scope_at
 from hostmeter.metering.services.updates import (
     UsageUpdateError,
     UsageUpdatePending,
@@ -112,6 +113,13 @@ class UsageUpdateListView(ScopedApiMixin, ListView):
         return created(body, body["url"], status.HTTP_200_OK if done else status.HTTP_202_ACCEPTED)
 
 
+def _freeze(view: ScopedApiMixin, update: UsageUpdate) -> None:
+    """The view's scope as this update froze the reseller tree (metering.scope), for its
+    lookups and its FilterSet's record parameters alike."""
+    view.scope = scope_at(view.scope, update)
+    view.request.narrow_records = view.scope.records  # type: ignore[attr-defined]
+
+
 # One update's endpoints (GET /usage-updates/<update>/…): the update as named by its key
 # (a comment, not a docstring: a view's docstring is its description in the schema).
 @extend_schema(tags=["usage"], parameters=[UPDATE_KEY, PERIOD])
@@ -149,6 +157,7 @@ class FiguresView(UpdateView):
 
     def get(self, request, update, **kwargs):
         found = update_or_404(request, update, completed=True)
+        _freeze(self, found)
         data = {"update": _ref(found, self.get_serializer_context())}
         return Response(self.get_serializer(data | self.figures(found, **kwargs)).data)
 
@@ -245,6 +254,7 @@ class UpdateOrganizationsView(ScopedApiMixin, ListView):
     )
     def get(self, request, update):
         found = update_or_404(request, update, completed=True)
+        _freeze(self, found)
         frozen = selectors.update_organizations_query(update=found)
         qs = self.filter_queryset(self.scope.organizations(frozen))
         page = self.paginate_queryset(qs)

@@ -34,6 +34,7 @@ from hostmeter.tenancy.models import (
 )
 
 from ..models import UsageAdjustment, UsageRollup, UsageRow, UsageUpdate
+from ..scope import subtree_at
 from .schedule import usage_schedule_next
 from .updates import (
     UsagePeriod,
@@ -208,7 +209,7 @@ def _late_after_close(
         # usage row below the reseller first, ~100 ms on a big one with no adjustment
         # at all, 200 ms below 50,000 organizations (docs/benchmarks.md, Load, "CPU per
         # request", and Usage pages, "A reseller login with 50,000 organizations").
-        below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
+        below = subtree_at(reseller, update).reseller_ids()
         adjustments = adjustments.filter(
             Exists(
                 UsageRow.objects.filter(
@@ -443,9 +444,9 @@ def top_resellers(
         rollups = UsageRollup.objects.filter(
             update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
         )
-        if below is not None:
-            subtree = ResellerLink.objects.filter(ancestor=below, depth__gt=0)
-            rollups = rollups.filter(reseller_id__in=subtree.values("descendant_id"))
+        if below is not None:  # those below it as the update froze the tree
+            subtree = subtree_at(below, update).reseller_ids()
+            rollups = rollups.filter(reseller_id__in=subtree).exclude(reseller_id=below.pk)
         leaders = rollups.order_by("-used", "reseller_id").values("pk")[:per_resource]
         sql, params = leaders.query.get_compiler(using=leaders.db).as_sql()
         return str(sql), list(params)
@@ -502,9 +503,9 @@ def reseller_organizations_usage(
     page: int | str | None = 1,
     per_page: int = PER_PAGE,
 ) -> tuple[Page[Organization], list[Resource]]:
-    """The organizations below a reseller with their used figure per resource."""
-    below = ResellerLink.objects.filter(ancestor=reseller).values("descendant_id")
-    qs = Organization.objects.filter(reseller_id__in=below).select_related("reseller")
+    """The organizations below a reseller (as the update froze the tree) with their used
+    figure per resource."""
+    qs = subtree_at(reseller, update).organizations().select_related("reseller")
     page_obj = page_of(qs.order_by("name_key", "pk"), page, per_page)
     resources = list(Resource.objects.filter(service__resellers=reseller).select_related("service"))
     # the figures alone, of the resources shown: a model object per usage row (25

@@ -6,6 +6,8 @@ from rest_framework import serializers
 from hostmeter.api.serializers import absolute_url
 from hostmeter.metering.api.serializers import PeriodField, period_key
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.scope import scope_at
+from hostmeter.metering.selectors import usage_update_latest
 from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Organization, Reseller
 
@@ -104,20 +106,10 @@ class ReportRequestSerializer(serializers.Serializer):
     def validate(self, data):
         kind, domain = data["kind"], (data.get("domain") or "").strip().lower()
         if kind in (Report.Kind.RESELLER, Report.Kind.ORGANIZATION):
-            model = Reseller if kind == Report.Kind.RESELLER else Organization
             if not domain:
                 raise serializers.ValidationError({"domain": f"Give the {kind}'s domain."})
-            scope = self.context.get("scope")
-            # a reseller login names only its subtree's (another is as if none such)
-            seen = scope.holders(model) if scope is not None else model.objects.all()
-            data["subject"] = seen.filter(domain=domain).first()
-            if data["subject"] is None:
-                missing = f"No {kind} with the domain {domain}."
-                raise serializers.ValidationError({"domain": missing})
         elif domain:
             raise serializers.ValidationError({"domain": f"A {kind} report has no domain."})
-        else:
-            data["subject"] = None
         if "update" in data and "period" in data:
             raise serializers.ValidationError({"period": "Give update or period, not both."})
         if "period" in data:
@@ -131,4 +123,19 @@ class ReportRequestSerializer(serializers.Serializer):
                     {"update": f"No completed usage update with the id {data['update']}."}
                 )
             data["update"] = found
+        data["subject"] = None
+        if kind in (Report.Kind.RESELLER, Report.Kind.ORGANIZATION):
+            model = Reseller if kind == Report.Kind.RESELLER else Organization
+            scope = self.context.get("scope")
+            # a reseller login names only its subtree's as the report's update froze it
+            # (another is as if none such)
+            if scope is None:
+                seen = model.objects.all()
+            else:
+                at = data.get("update") or usage_update_latest()
+                seen = scope_at(scope, at).holders(model)
+            data["subject"] = seen.filter(domain=domain).first()
+            if data["subject"] is None:
+                missing = f"No {kind} with the domain {domain}."
+                raise serializers.ValidationError({"domain": missing})
         return data
