@@ -7,7 +7,9 @@ from typing import TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     F,
@@ -19,9 +21,11 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.utils.functional import cached_property
 
 from hostmeter.metering.models import UsageUpdate
+from hostmeter.metering.scope import reseller_at_sql, seen_at_sql
 from hostmeter.metering.selectors.updates import (
     UsagePeriod,
     usage_period_for_key,
@@ -44,15 +48,25 @@ HOLDER: dict[str, str] = {
 def reports_seen(scope: Scope, qs: QuerySet[Report] | None = None) -> QuerySet[Report]:
     """The reports a scope sees: every one, or a reseller login's: those of the resellers
     and organizations in its subtree and the files made for its subtree or one below it
-    (the provider's whole-customer-base files are not its)."""
+    (the provider's whole-customer-base files are not its), each by the tree as its
+    update froze it (metering.scope): a report of a sub-reseller moved away since stays
+    the reseller's, for the updates it was its."""
     qs = Report.objects.all() if qs is None else qs
     if scope.whole:
         return qs
-    return qs.filter(
-        Q(reseller_id__in=scope.reseller_ids())
-        | Q(organization_id__in=scope.organizations().values("pk"))
-        | Q(subtree_id__in=scope.reseller_ids())
-    )
+    table = connection.ops.quote_name(Report._meta.db_table)
+    update = f"{table}.update_id"
+    organization_reseller = reseller_at_sql(update=update, organization=f"{table}.organization_id")
+    seen = [
+        f"({table}.{column} IS NOT NULL AND {seen_at_sql(update=update, reseller=holder)})"
+        for column, holder in (
+            ("reseller_id", f"{table}.reseller_id"),
+            ("subtree_id", f"{table}.subtree_id"),
+            ("organization_id", organization_reseller),
+        )
+    ]
+    params = [scope.reseller_id] * 2 * len(seen)
+    return qs.filter(RawSQL(" OR ".join(seen), params, output_field=BooleanField()))
 
 
 STATUS_RANK = Case(
