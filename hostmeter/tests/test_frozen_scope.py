@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from hostmeter.metering.scope import FrozenScope, scope_at
+from hostmeter.metering.selectors import usage_history
 from hostmeter.reports.models import Report
 from hostmeter.reports.selectors import reports_seen
 from hostmeter.reports.services import report_request
@@ -188,3 +189,38 @@ def test_a_move_restarts_reseller_since_and_nothing_else_does(world):
     organization_save(organization=eta, name="Eta Blog 2", domain="eta.example", reseller=None)
     eta.refresh_from_db()
     assert eta.reseller_since > since
+
+
+def test_trend_charts_show_only_the_updates_whose_tree_held_the_subject(world, t0, login, client):
+    """A sub-reseller or organization moved in shows the new reseller none of the figures
+    of the updates it was another's, and the old one none of those after it left."""
+    move_beta_to_omega(world)
+    organization_save(
+        organization=world.zeta, name="Zeta Shop", domain="zeta.example", reseller=world.omega
+    )
+    second = run_update(t0 + timedelta(days=1))
+    first_cutoff, second_cutoff = world.update.cutoff, second.cutoff
+
+    def cutoffs(scope: Scope, **subject) -> set:
+        history = usage_history(until=second, scope=scope, **subject)
+        assert history, subject  # the subject has figures in at least one update shown
+        return {point[0] for points in history.values() for point in points}
+
+    for subject in ({"reseller": world.beta}, {"organization": world.zeta}):
+        assert cutoffs(Scope(None), **subject) == {first_cutoff, second_cutoff}
+        assert cutoffs(Scope(world.acme.pk), **subject) == {first_cutoff}
+        assert cutoffs(Scope(world.omega.pk), **subject) == {second_cutoff}
+    # Gamma, below Beta, went along with it; a reseller's own trend is whole
+    assert cutoffs(Scope(world.omega.pk), reseller=world.gamma) == {second_cutoff}
+    assert cutoffs(Scope(world.omega.pk), reseller=world.omega) == {first_cutoff, second_cutoff}
+
+    # the overview page: Omega's login gets Beta's one point of its own (no chart yet);
+    # the provider's staff both updates' (a chart)
+    page = signed_in(world.omega).get(f"/reports/usage/resellers/{world.beta.pk}/")
+    assert page.status_code == 200
+    charts = [str(chart) for chart in page.context["charts"]]
+    assert charts and all("Not enough usage updates yet" in chart for chart in charts)
+    login("marketing")
+    staff_page = client.get(f"/reports/usage/resellers/{world.beta.pk}/")
+    charts = [str(chart) for chart in staff_page.context["charts"]]
+    assert charts and not any("Not enough usage updates yet" in chart for chart in charts)

@@ -49,13 +49,13 @@ class TrendMixin(PeriodPageMixin):
         if by_period:
             periods = _periods_until(context["period_choices"], self.update)
             history = figures.usage_history_by_period(
-                periods=periods, reseller=reseller, organization=organization
+                periods=periods, reseller=reseller, organization=organization, scope=self.scope
             )
             labels = {p.period.start: f"{p.period.first_day:%b %Y}" for p in periods}
             charts = _charts(history, _all_resources(), labels)
         else:
             history = figures.usage_history(
-                reseller=reseller, organization=organization, until=self.update
+                reseller=reseller, organization=organization, until=self.update, scope=self.scope
             )
             charts = _charts(history, _all_resources())
         return {"charts": charts, "trend": "period" if by_period else "update"}

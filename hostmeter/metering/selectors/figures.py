@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.core.paginator import Page
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     OuterRef,
@@ -32,9 +33,10 @@ from hostmeter.tenancy.models import (
     Resource,
     Service,
 )
+from hostmeter.tenancy.scope import Scope
 
 from ..models import UsageAdjustment, UsageRollup, UsageRow, UsageUpdate
-from ..scope import subtree_at
+from ..scope import seen_at_sql, subtree_at
 from .schedule import usage_schedule_next
 from .updates import (
     UsagePeriod,
@@ -283,14 +285,16 @@ def usage_history(
     reseller: Reseller | None = None,
     organization: Organization | None = None,
     until: UsageUpdate | None = None,
+    scope: Scope | None = None,
 ) -> History:
     """Per resource id: (cut-off, used, limit) over the most recent kept updates (up to
-    `until`'s, when given), oldest first."""
+    `until`'s, when given), oldest first; for a reseller login's scope, only the updates
+    in whose frozen tree the subject was its (as in _series)."""
     updates = UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED)
     if until is not None:
         updates = updates.filter(cutoff__lte=until.cutoff)
     cutoffs = dict(updates.order_by("-cutoff").values_list("pk", "cutoff")[:HISTORY])
-    return _series(cutoffs, reseller=reseller, organization=organization)
+    return _series(cutoffs, reseller=reseller, organization=organization, scope=scope)
 
 
 def usage_history_by_period(
@@ -298,22 +302,38 @@ def usage_history_by_period(
     periods: list[UsagePeriod],
     reseller: Reseller | None = None,
     organization: Organization | None = None,
+    scope: Scope | None = None,
 ) -> History:
     """Per resource id: (period start, used, limit) per billing period given (usage_periods:
     each closed one's closing update, the current one's latest), oldest first."""
     starts = {p.update.pk: p.period.start for p in periods}
-    return _series(starts, reseller=reseller, organization=organization)
+    return _series(starts, reseller=reseller, organization=organization, scope=scope)
 
 
 def _series(
-    when: dict[int, datetime], *, reseller: Reseller | None, organization: Organization | None
+    when: dict[int, datetime],
+    *,
+    reseller: Reseller | None,
+    organization: Organization | None,
+    scope: Scope | None,
 ) -> History:
-    """The subject's used and limit in the updates given (update id → its point's time)."""
+    """The subject's used and limit in the updates given (update id → its point's time).
+
+    For a reseller login, a point is shown only if the update froze the subject in its
+    subtree (metering.scope): a sub-reseller or organization moved in from another
+    reseller shows no figures of the updates it was that one's."""
     source: QuerySet[UsageRow] | QuerySet[UsageRollup]
     if organization is not None:
         source = UsageRow.objects.filter(organization=organization)
     else:
         source = UsageRollup.objects.filter(reseller=reseller)
+    if scope is not None and not scope.whole:
+        # the row's own reseller (a usage row's: the organization's at the update; a
+        # roll-up's: the subject) in the subtree the row's update froze
+        table = connection.ops.quote_name(source.model._meta.db_table)
+        sql = seen_at_sql(update=f"{table}.update_id", reseller=f"{table}.reseller_id")
+        frozen = RawSQL(sql, [scope.reseller_id] * 2, output_field=BooleanField())
+        source = source.filter(frozen)
     series: History = {}
     for update_id, resource_id, used, limit in source.filter(update_id__in=when).values_list(
         "update_id", "resource_id", "used", "limit"
