@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.functional import cached_property
 
 from hostmeter.tenancy.models import Organization, Reseller, ResellerLink
 from hostmeter.tenancy.scope import Scope
@@ -55,22 +56,36 @@ class FrozenScope(Scope):
         sql = _FROZEN_TREE.format(snapshot=_table(ResellerSnapshot), link=_table(ResellerLink))
         return RawSQL(sql, [self.reseller_id, self.update_id, self.reseller_id, self.update_id])
 
+    @cached_property
+    def _anyone_moved(self) -> bool:
+        """Whether any organization was added or moved since the update started."""
+        return Organization.objects.filter(reseller_since__gt=self.frozen_at).exists()
+
     def organizations(self, qs: QuerySet[Organization] | None = None) -> QuerySet[Organization]:
         """The organizations whose reseller at the update (their usage rows', for one
         moved since it started; where it is now, for one it did not freeze) is in the
         frozen subtree."""
         qs = Organization.objects.all() if qs is None else qs
         tree = self.reseller_ids()
+        if self.frozen_at is not None and not self._anyone_moved:
+            # where each one is now is where the update froze it: the reseller index
+            return qs.filter(reseller_id__in=tree)
         rows = UsageRow.objects.filter(update_id=self.update_id, organization_id=OuterRef("pk"))
-        by_rows = Exists(rows.filter(reseller_id__in=tree)) | (
-            ~Exists(rows) & Q(reseller_id__in=tree)
-        )
         if self.frozen_at is None:
+            by_rows = Exists(rows.filter(reseller_id__in=tree)) | (
+                ~Exists(rows) & Q(reseller_id__in=tree)
+            )
             return qs.filter(by_rows)
-        # most organizations have not moved since: where they are now is where the
-        # update froze them, and their rows need not be read
-        moved = Q(reseller_since__gt=self.frozen_at)
-        return qs.filter((~moved & Q(reseller_id__in=tree)) | (moved & by_rows))
+        # Those below it now that stayed, by the reseller index, and those added or
+        # moved since (few) by their rows. Each part is a plain semi- or anti-join: an
+        # OR inside one of them reads every usage row of the update, and its estimated
+        # cost has PostgreSQL JIT-compile the statement (350 ms at 200,000).
+        moved = Organization.objects.filter(reseller_since__gt=self.frozen_at)
+        frozen_in = moved.filter(Exists(rows.filter(reseller_id__in=tree)))
+        unfrozen_in = moved.filter(~Exists(rows), reseller_id__in=tree)
+        came = frozen_in.order_by().values("pk").union(unfrozen_in.order_by().values("pk"))
+        stayed = Q(reseller_id__in=tree) & ~Q(pk__in=moved.order_by().values("pk"))
+        return qs.filter(stayed | Q(pk__in=came))
 
 
 def scope_at(scope: Scope, update: UsageUpdate | None) -> Scope:

@@ -364,6 +364,8 @@ class Organization(NameKeyMixin, DomainNormalizingMixin, models.Model):
             models.Index(fields=["name_key", "id", "domain"], name="tenancy_org_namekey_dom_idx"),
             # the API's keyset pages go by (name, id) as stored
             models.Index(fields=["name", "id"], name="tenancy_org_nameid_idx"),
+            # those added or moved since a usage update started (metering.scope): few
+            models.Index(fields=["reseller_since"], name="tenancy_org_since_idx"),
         ]
 
     def __str__(self) -> str:
