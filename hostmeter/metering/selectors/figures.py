@@ -46,6 +46,7 @@ from .updates import (
 
 HISTORY = 60  # updates shown in charts
 _NO_RESOURCE = -1  # an id no resource has
+_FEW_SUB_RESELLERS = 100  # top_resellers: a subtree this small goes in as a list of ids
 
 
 # ---------------------------------------------------------------- status line
@@ -459,13 +460,27 @@ def top_resellers(
     """
     if update is None or not resource_ids:
         return {}
+    subtree: Any = None
+    if below is not None:  # those below it as the update froze the tree
+        tree = subtree_at(below, update).reseller_ids()
+        # A few sub-resellers go in as their ids, so that the database reads their own
+        # roll-ups: given the subtree as a subquery it cannot tell how few it holds, and
+        # walks the index of every reseller's roll-ups by use looking for them.
+        few = list(
+            Reseller.objects.filter(pk__in=tree)
+            .exclude(pk=below.pk)
+            .order_by()
+            .values_list("pk", flat=True)[: _FEW_SUB_RESELLERS + 1]
+        )
+        if not few:
+            return {}
+        subtree = few if len(few) <= _FEW_SUB_RESELLERS else tree
 
     def leaders_sql(resource_id: int) -> tuple[str, list[Any]]:
         rollups = UsageRollup.objects.filter(
             update=update, resource_id=resource_id, reseller__isnull=False, used__gt=0
         )
-        if below is not None:  # those below it as the update froze the tree
-            subtree = subtree_at(below, update).reseller_ids()
+        if below is not None:
             rollups = rollups.filter(reseller_id__in=subtree).exclude(reseller_id=below.pk)
         leaders = rollups.order_by("-used", "reseller_id").values("pk")[:per_resource]
         sql, params = leaders.query.get_compiler(using=leaders.db).as_sql()
