@@ -1,5 +1,6 @@
 """Functions that read usage: which update is shown (updates), when the next is due
-(schedule), and the figures of the summary, the overviews and the API (figures)."""
+(schedule), the figures of a roll-up or an organization and their history (figures),
+the summary tab (summary) and the overviews (overviews)."""
 
 from .figures import (
     HISTORY,
@@ -7,17 +8,14 @@ from .figures import (
     ServiceFigures,
     UsageStatus,
     organization_figures,
-    provider_summary,
-    reseller_organizations_usage,
-    reseller_overview,
-    reseller_summary,
     rollup_figures,
-    top_resellers,
     usage_history,
     usage_history_by_period,
     usage_status,
 )
+from .overviews import reseller_organizations_usage, reseller_overview
 from .schedule import usage_schedule_due, usage_schedule_next
+from .summary import provider_summary, reseller_summary, top_resellers
 from .updates import (
     UnknownPeriod,
     UsagePeriod,

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from hostmeter.metering.selectors import figures
+from hostmeter.metering.selectors import summary
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 from hostmeter.tests.fixtures import run_update, store_sample
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("few", [100, 2], ids=["ids", "subquery"])
 def test_the_largest_below_a_reseller_and_none_outside_it(resources, t0, monkeypatch, few):
-    monkeypatch.setattr(figures, "_FEW_SUB_RESELLERS", few)
+    monkeypatch.setattr(summary, "_FEW_SUB_RESELLERS", few)
     disk = resources["disk_space"]
 
     def reseller(name, used, parent=None):
@@ -29,7 +29,7 @@ def test_the_largest_below_a_reseller_and_none_outside_it(resources, t0, monkeyp
     reseller("Outside", "900")  # the largest of all, but not below Top
     update = run_update(t0)
 
-    leaders = figures.top_resellers(update=update, resource_ids=[disk.pk], below=top)
+    leaders = summary.top_resellers(update=update, resource_ids=[disk.pk], below=top)
     # S1 holds Deep's usage too (a roll-up is of the whole subtree)
     assert [(r.reseller.name, str(r.used)) for r in leaders[disk.pk]] == [
         ("S1", "45.000"),
@@ -40,7 +40,7 @@ def test_the_largest_below_a_reseller_and_none_outside_it(resources, t0, monkeyp
     ]
     lonely = reseller("Lonely", "5")
     assert (
-        figures.top_resellers(
+        summary.top_resellers(
             update=run_update(t0 + timedelta(hours=1)), resource_ids=[disk.pk], below=lonely
         )
         == {}
