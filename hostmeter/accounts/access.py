@@ -45,7 +45,15 @@ class LevelRequiredMixin(AccessMixin):
             return self.handle_no_permission()
         if not user_can(request.user, self.required_action, scoped=self.reseller_scoped):
             return render_not_allowed(request, self.required_action)
+        refused = self.admit(request)
+        if refused is not None:
+            return refused
         return super().dispatch(request, *args, **kwargs)
+
+    def admit(self, request):
+        """After the level check: a response that refuses the request, or None. A mixin
+        that needs the login's level to be known first (ScopeMixin) hooks in here."""
+        return None
 
 
 class LevelAdminMixin(AdminInputMixin):

@@ -16,13 +16,14 @@ class ScopeMixin(LevelRequiredMixin):
 
     scope: Scope = WHOLE
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            scope = login_scope(request.user)
-            if scope is None:
-                return render(request, "403.html", {"not_linked": True}, status=403)
-            self.scope = scope
-        return super().dispatch(request, *args, **kwargs)
+    def admit(self, request):
+        # once the level let the login in: a page it may not open is refused as such,
+        # without looking up its reseller
+        scope = login_scope(request.user)
+        if scope is None:
+            return render(request, "403.html", {"not_linked": True}, status=403)
+        self.scope = scope
+        return None
 
 
 class ScopedApiMixin:

@@ -4,7 +4,9 @@ no reseller is refused."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from hostmeter.accounts.levels import Action, LoginLevel, user_can
 from hostmeter.accounts.models import User
@@ -89,6 +91,13 @@ def test_a_reseller_login_of_no_reseller_is_refused(acme):
     response = client.get("/reports/usage/organizations/")
     assert response.status_code == 403
     assert "belongs to no reseller" in response.content.decode()
+    # a page closed to every reseller login says so, without looking up the reseller
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/reports/usage/schedule/")
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "this page is not one of those" in page and "belongs to no reseller" not in page
+    assert not [q for q in queries if "tenancy_resellerlogin" in q["sql"]]
 
 
 @pytest.mark.parametrize("level", ["systems", "operations"])
