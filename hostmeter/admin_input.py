@@ -11,9 +11,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 
-# Every integer column is at most 64 bits; SQLite refuses to bind a larger Python int
-# (OverflowError) where PostgreSQL compares it as a numeric.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+from hostmeter.ids import BIGINT_MAX, BIGINT_MIN
 
 
 class CheckedChangeList(ChangeList):
@@ -43,7 +41,7 @@ class CheckedChangeList(ChangeList):
         except (ValueError, OverflowError) as exc:
             raise _out_of_range(exc) from exc
         # (a comparison, not `in range(...)`: that walks the range for an int subclass)
-        if any(isinstance(p, int) and not INT64_MIN <= p <= INT64_MAX for p in params):
+        if any(isinstance(p, int) and not BIGINT_MIN <= p <= BIGINT_MAX for p in params):
             raise IncorrectLookupParameters("a number in the filter is past 64 bits")
         return queryset
 
@@ -101,4 +99,4 @@ def _is_id(target, raw: str) -> bool:
         value = target.to_python(raw)
     except ValidationError:
         return False
-    return not isinstance(value, int) or INT64_MIN <= value <= INT64_MAX
+    return not isinstance(value, int) or BIGINT_MIN <= value <= BIGINT_MAX

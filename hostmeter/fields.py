@@ -12,10 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.expressions import Combinable
 
+from hostmeter.ids import BIGINT_MAX
+
 PLACES = 3
 SCALE = 10**PLACES
 QUANTUM = Decimal(1).scaleb(-PLACES)
-MAX_THOUSANDTHS = 2**63 - 1  # a BIGINT column
+MAX_THOUSANDTHS = BIGINT_MAX  # a BIGINT column
 
 
 def to_thousandths(value) -> int:

@@ -5,6 +5,8 @@ import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
 
+from hostmeter.ids import row_id
+
 from .models import ApiToken
 
 
@@ -40,7 +42,7 @@ class RecordField(forms.Field):
         if not raw:
             return None
         found = None
-        if self.to_field_name != "id" or (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        if self.to_field_name != "id" or row_id(raw) is not None:
             found = self.records.filter(**{self.to_field_name: raw}).first()
         if found is None:
             raise ValidationError(

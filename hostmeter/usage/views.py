@@ -12,6 +12,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from hostmeter.accounts.levels import Action, user_can
+from hostmeter.ids import row_id
 from hostmeter.metering import selectors as figures
 from hostmeter.metering.selectors.updates import UsagePeriod
 from hostmeter.metering.views import PeriodPageMixin
@@ -141,17 +142,10 @@ ORGANIZATIONS = Subject(
 )
 
 
-MAX_ID = 2**63 - 1
-
-
 def _ids(data, name: str) -> list[int]:
     """The row ids in a query parameter; anything that cannot be a row's id (not a
     number, past the database's 64 bits) is ignored."""
-    return [
-        int(raw)
-        for raw in data.getlist(name)
-        if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ID
-    ]
+    return [pk for pk in map(row_id, data.getlist(name)) if pk is not None]
 
 
 def _selected_ids(data) -> list[int]:
@@ -214,9 +208,10 @@ class OrganizationUsageView(UsageListView):
         reseller = None
         if raw:
             seen = self.scope.resellers()
+            pk = row_id(raw)
             reseller = (
-                seen.filter(pk=int(raw)).first()
-                if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
+                seen.filter(pk=pk).first()
+                if pk is not None
                 else seen.filter(domain=raw.lower()).first()
             )
             if reseller is None:

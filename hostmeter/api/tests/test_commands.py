@@ -42,6 +42,8 @@ def test_api_token_create_list_revoke(db):
     assert run("api_token", "list")[0] == ""
     assert exit_code("api_token", "create", "ghost", "--name", "x") == 2
     assert exit_code("api_token", "revoke", "hmt_00000000") == 2
+    # a number past the id column's 64 bits names no token (not a traceback)
+    assert exit_code("api_token", "revoke", "9" * 20) == 2
 
 
 def test_generate_report_now_writes_the_file(api_world, tmp_path):

@@ -12,6 +12,7 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from hostmeter.accounts.levels import Action
+from hostmeter.ids import row_id
 
 from ..serializers import ErrorSerializer
 
@@ -47,9 +48,7 @@ class ApiView(GenericAPIView):
         super().initial(request, *args, **kwargs)
         # Ids are matched as any path segment and checked here, so that a bad one gets the
         # API's JSON 404, and no lookup overflows a 64-bit column.
-        if "pk" in kwargs and not (kwargs["pk"].isascii() and kwargs["pk"].isdigit()):
-            raise Http404
-        if "pk" in kwargs and len(kwargs["pk"]) > 18:
+        if "pk" in kwargs and row_id(kwargs["pk"]) is None:
             raise Http404
         # PostgreSQL text cannot hold NUL: refuse it here rather than fail in a query.
         if any("\x00" in str(v) for v in kwargs.values()):

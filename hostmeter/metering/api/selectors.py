@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet, Value
 
+from hostmeter.ids import row_id
 from hostmeter.metering.models import UsageRow, UsageUpdate
 from hostmeter.metering.selectors.updates import UsagePeriod, usage_update_latest
 from hostmeter.tenancy.models import Organization, Resource
@@ -15,9 +16,10 @@ def usage_update_find(key: str, *, period: UsagePeriod | None = None) -> UsageUp
     with a billing period the update that shows its figures (a closed one's as of its end)."""
     if key == "latest":
         return period.update if period else usage_update_latest()
-    if not key.isdigit() or len(key) > 18:
+    pk = row_id(key)
+    if pk is None:
         return None
-    return UsageUpdate.objects.select_related("requested_by").filter(pk=int(key)).first()
+    return UsageUpdate.objects.select_related("requested_by").filter(pk=pk).first()
 
 
 def update_organizations_query(*, update: UsageUpdate) -> QuerySet[Organization]:

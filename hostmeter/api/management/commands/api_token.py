@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from hostmeter.api.models import ApiToken
 from hostmeter.api.services import api_token_create, api_token_revoke
+from hostmeter.ids import row_id
 
 # The exit status for bad arguments, as the report commands use it.
 USAGE = 2
@@ -68,7 +69,8 @@ class Command(BaseCommand):
     def _revoke(self, *, token, **options):
         key = token.strip()
         prefix = key.removeprefix("hmt_").split("_")[0]
-        match = Q(prefix=prefix) | (Q(pk=int(key)) if key.isdigit() else Q())
+        pk = row_id(key)
+        match = Q(prefix=prefix) | (Q(pk=pk) if pk is not None else Q())
         found = ApiToken.objects.filter(match).first()
         if found is None:
             raise CommandError(f"No token {token}.", returncode=USAGE)
