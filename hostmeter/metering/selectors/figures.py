@@ -5,6 +5,7 @@ history for the charts (by update and by billing period)."""
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -98,6 +99,19 @@ class ResourceFigures:
     previous_period: Period | None = None
     # a closed period's counters: late usage that arrived after it closed (its adjustments)
     late_after_close: Decimal | None = None
+
+    @classmethod
+    def of(cls, resource: Resource, row: Any) -> "ResourceFigures":
+        """The figures of a usage row or a roll-up (a row has no allocated or count)."""
+        return cls(
+            resource,
+            row.limit,
+            getattr(row, "allocated", None),
+            row.used,
+            getattr(row, "organizations_count", None),
+            increment=row.increment,
+            peak=row.peak,
+        )
 
     @property
     def change(self) -> Decimal | None:
@@ -224,25 +238,13 @@ def rollup_figures(
     previous billing period's."""
     if update is None:
         return []
-    resources = _resources()
-    rollups = UsageRollup.objects.filter(update=update, reseller=reseller)
-    figures = [
-        ResourceFigures(
-            resources[r.resource_id],
-            r.limit,
-            r.allocated,
-            r.used,
-            r.organizations_count,
-            increment=r.increment,
-            peak=r.peak,
-        )
-        for r in rollups
-    ]
-    if compare is not None:
-        source = UsageRollup.objects.filter(reseller=reseller)
-        _compare(figures, source, update=update, zone=compare)
-    _late_after_close(figures, update=update, reseller=reseller)
-    return _group_by_service(figures)
+    return _subject_figures(
+        UsageRollup.objects.filter(update=update, reseller=reseller),
+        history=UsageRollup.objects.filter(reseller=reseller),
+        update=update,
+        compare=compare,
+        reseller=reseller,
+    )
 
 
 def organization_figures(
@@ -251,18 +253,30 @@ def organization_figures(
     """Per service, an organization's resources (compare: as in rollup_figures)."""
     if update is None:
         return []
+    return _subject_figures(
+        UsageRow.objects.filter(update=update, organization=organization),
+        history=UsageRow.objects.filter(organization=organization),
+        update=update,
+        compare=compare,
+        organization=organization,
+    )
+
+
+def _subject_figures(
+    rows: QuerySet[UsageRow] | QuerySet[UsageRollup],
+    *,
+    history: QuerySet[UsageRow] | QuerySet[UsageRollup],
+    update: UsageUpdate,
+    compare: ZoneInfo | None,
+    **subject: Any,
+) -> list[ServiceFigures]:
+    """The figures of one subject's rows (usage rows or roll-ups) of the update, per
+    service; with compare, each against the previous period's closing row in history."""
     resources = _resources()
-    rows = UsageRow.objects.filter(update=update, organization=organization)
-    figures = [
-        ResourceFigures(
-            resources[r.resource_id], r.limit, None, r.used, increment=r.increment, peak=r.peak
-        )
-        for r in rows
-    ]
+    figures = [ResourceFigures.of(resources[r.resource_id], r) for r in rows]
     if compare is not None:
-        source = UsageRow.objects.filter(organization=organization)
-        _compare(figures, source, update=update, zone=compare)
-    _late_after_close(figures, update=update, organization=organization)
+        _compare(figures, history, update=update, zone=compare)
+    _late_after_close(figures, update=update, **subject)
     return _group_by_service(figures)
 
 
