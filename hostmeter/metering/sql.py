@@ -1,4 +1,5 @@
-"""The set-based SQL of a usage update, the same text for SQLite and PostgreSQL.
+"""The set-based SQL of a usage update, the same text for SQLite and PostgreSQL but for
+the window's latest gauge value (_WINDOW).
 
 Quantities are whole thousandths (BIGINT), so every SUM here is exact.
 """
@@ -39,6 +40,12 @@ def _tables() -> dict[str, str]:
 # (previous cut-off, cut-off] as the increment, and the period's total to the cut-off
 # is the previous update's total plus that increment, so an update costs the same on
 # the last day of a period as on the first (it never re-reads the period's samples).
+# Both take the window's samples in one of two ways (services.updates picks): read once
+# in time order (`w`, _WINDOW), or by a probe per organization and resource into the
+# samples' index (_VALUE_PROBED). The probes get slower as the history grows (deeper
+# trees), the read does not, but it sorts the window's samples: with several samples a
+# row in the window the probes are faster (docs/benchmarks.md, Billing periods, "The
+# window read once").
 # The first update ever instead sums the samples over (period start, cut-off] for the
 # total ({counter_total} picks the form); later windows never cross a period's start,
 # as the update as of that start closes the period first (services.updates).
@@ -54,14 +61,15 @@ SELECT {id}{update} AS update_id, t.organization_id, t.resource_id, t.reseller_i
 FROM (
   SELECT o.id AS organization_id, r.id AS resource_id, o.reseller_id AS reseller_id,
     r.kind AS kind, l.{limit} AS {limit}, {value} AS value, {counter_total} AS total,
-    p.peak AS previous_peak, COALESCE(lt.late, 0) AS late, COALESCE(lt.late_open, 0) AS late_open
+    {previous_peak} AS previous_peak, COALESCE(lt.late, 0) AS late,
+    COALESCE(lt.late_open, 0) AS late_open
   FROM {org} o
   JOIN {org_services} os ON os.organization_id = o.id
   JOIN {resource} r ON r.service_id = os.service_id
   LEFT JOIN {lim} l ON l.organization_id = o.id AND l.resource_id = r.id
-  LEFT JOIN {row} p ON p.update_id = %(previous_update)s
+  LEFT JOIN {row} p ON p.update_id = %(last_update)s
    AND p.organization_id = o.id AND p.resource_id = r.id
-  LEFT JOIN (
+{window}  LEFT JOIN (
     SELECT organization_id, resource_id, SUM(value) AS late,
       SUM(CASE WHEN measured_at > %(period_start)s THEN value ELSE 0 END) AS late_open
       FROM {sample}
@@ -87,21 +95,73 @@ def _counted_since(since: str) -> str:
                 AND s.id <= %(through)s), 0)"""
 
 
-# The level of a gauge at the cut-off, or a counter's sum since the previous cut-off.
-_VALUE = f"""CASE WHEN r.kind = 'gauge' THEN
-    COALESCE((SELECT s.value FROM {{sample}} s
+# The window's samples per organization and resource: their sum (a counter's increment)
+# and the latest one's value (a gauge's level: the latest measured, of two at the same
+# time the later stored). SQLite takes the value from the row of the one max() (its
+# documented "bare column" rule), by a key of time and id that sorts as they do: a time
+# without microseconds is stored without them, so it is padded first. PostgreSQL numbers
+# the window's rows instead; it sorts them faster than SQLite does.
+_WINDOW_WHERE = """FROM {sample}
+     WHERE measured_at > %(previous)s AND measured_at <= %(cutoff)s AND id <= %(through)s"""
+_WINDOW = {
+    "sqlite": f"""
+    SELECT organization_id, resource_id, SUM(value) AS total, value AS latest,
+      MAX(substr(measured_at || '.000000', 1, 26) || printf('%%020d', id)) AS latest_key
+      {_WINDOW_WHERE}
+     GROUP BY organization_id, resource_id
+  """,
+    "postgresql": f"""
+    SELECT organization_id, resource_id, SUM(value) AS total,
+      MAX(CASE WHEN n = 1 THEN value END) AS latest
+      FROM (SELECT organization_id, resource_id, value, ROW_NUMBER() OVER (
+                   PARTITION BY organization_id, resource_id ORDER BY measured_at DESC, id DESC
+                 ) AS n
+              {_WINDOW_WHERE}) ws
+     GROUP BY organization_id, resource_id
+  """,
+}
+_WINDOW_JOIN = "  LEFT JOIN ({window}) w ON w.organization_id = o.id AND w.resource_id = r.id\n"
+
+# A gauge's latest sample at or before the cut-off, by a probe of the samples' index.
+_GAUGE_PROBE = """COALESCE((SELECT s.value FROM {sample} s
               WHERE s.organization_id = o.id AND s.resource_id = r.id
                 AND s.measured_at <= %(cutoff)s AND s.id <= %(through)s
-              ORDER BY s.measured_at DESC, s.id DESC LIMIT 1), 0)
+              ORDER BY s.measured_at DESC, s.id DESC LIMIT 1), 0)"""
+
+# The level of a gauge at the cut-off: its latest sample in the window; without one, its
+# level at the previous update (`p`, of any period), unless a late sample came since (or
+# there is no previous row): then the latest sample at or before the cut-off, by a probe.
+# A counter's value: its sum over the window.
+_VALUE = f"""CASE WHEN r.kind = 'gauge' THEN
+    CASE WHEN w.organization_id IS NOT NULL THEN w.latest
+      WHEN p.used IS NOT NULL AND lt.organization_id IS NULL THEN p.used
+      ELSE {_GAUGE_PROBE}
+    END
+  ELSE
+    COALESCE(w.total, 0)
+  END"""
+# ... or, without `w`: the latest sample at or before the cut-off, the window's sum.
+_VALUE_PROBED = f"""CASE WHEN r.kind = 'gauge' THEN
+    {_GAUGE_PROBE}
   ELSE
     {_counted_since("previous")}
   END"""
-# A counter's period total: carried on from the previous update of the period...
-_TOTAL_CARRIED = "COALESCE(p.used, 0)"
-# ... or, at the period's first update, the samples since the period's start.
-_TOTAL_SUMMED = f"""CASE WHEN r.kind = 'gauge' THEN 0 ELSE
+# A counter's period total before the window, and a gauge's period peak before it, by
+# how the previous update stands to the cut-off's billing period (_rows_select's totals):
+# "carried", of the same period: its total and peak go on; "window", the update as of the
+# period's start: none before the window; "summed", neither (the first update, or one
+# from before billing periods): the counters' samples since the period's start, whose
+# total holds this period's late samples already.
+_TOTALS = {
+    "carried": ("COALESCE(p.used, 0)", "p.peak"),
+    "window": ("0", "CAST(NULL AS BIGINT)"),
+    "summed": (
+        f"""CASE WHEN r.kind = 'gauge' THEN 0 ELSE
     {_counted_since("period_start")}
-  END"""
+  END""",
+        "CAST(NULL AS BIGINT)",
+    ),
+}
 _USED = "CASE WHEN t.kind = 'gauge' THEN t.value ELSE t.total{plus_value} END"
 _INCREMENT = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.value + t.late END"
 _LATE = "CASE WHEN t.kind = 'gauge' THEN NULL ELSE t.late END"
@@ -115,33 +175,38 @@ _PEAK = """CASE WHEN t.kind <> 'gauge' THEN NULL
 _FENCE = {"sqlite": "LIMIT -1 OFFSET 0", "postgresql": "OFFSET 0"}
 
 
-def _rows_select(*, carried: bool, id_: str, update: str, cast: bool) -> str:
-    # Summed from the period's start, the total holds this period's late samples already.
-    used = _USED.replace("{plus_value}", " + t.value + t.late_open" if carried else "")
+def _rows_select(*, totals: str, window_read: bool, id_: str, update: str, cast: bool) -> str:
+    summed = totals == "summed"
+    used = _USED.replace("{plus_value}", "" if summed else " + t.value + t.late_open")
     parts = {"{used}": used, "{increment}": _INCREMENT, "{peak}": _PEAK, "{late}": _LATE}
     if cast:  # the partition's columns take the parent's type (SUM of BIGINT is NUMERIC)
         parts = {k: f"CAST({v} AS BIGINT)" for k, v in parts.items()}
     text = _ROWS_SELECT.replace("{id}", id_).replace("{update}", update)
     text = text.replace("{fence}", _FENCE.get(connection.vendor, "OFFSET 0"))
+    window = _WINDOW.get(connection.vendor, _WINDOW["postgresql"])
+    text = text.replace("{window}", _WINDOW_JOIN.replace("{window}", window) if window_read else "")
     for placeholder, expression in parts.items():
         text = text.replace(placeholder, expression)
-    total = _TOTAL_CARRIED if carried else _TOTAL_SUMMED
-    return text.replace("{value}", _VALUE).replace("{counter_total}", total)
+    total, previous_peak = _TOTALS[totals]
+    text = text.replace("{previous_peak}", previous_peak)
+    value = _VALUE if window_read else _VALUE_PROBED
+    return text.replace("{value}", value).replace("{counter_total}", total)
 
 
 _ROW_COLUMNS = "update_id, organization_id, resource_id, reseller_id, used, increment, peak, late"
 
 
-def organization_rows(*, carried: bool) -> str:
+def organization_rows(*, totals: str, window_read: bool) -> str:
     """SQLite: straight into the table (which converts the values to its columns' types).
 
-    carried: the previous update is of the same billing period (its totals go on)."""
+    totals: "carried", "window" or "summed" (_TOTALS); window_read: the window's samples
+    read once (`w`), else by probes."""
     return f"INSERT INTO {{row}} ({_ROW_COLUMNS}, {{limit}})" + _rows_select(
-        carried=carried, id_="", update="%(update)s", cast=False
+        totals=totals, window_read=window_read, id_="", update="%(update)s", cast=False
     )
 
 
-def organization_rows_partition(*, carried: bool) -> str:
+def organization_rows_partition(*, totals: str, window_read: bool) -> str:
     """PostgreSQL: the usage rows are partitioned by update (migration 0006). An update's
     rows go into a new table of their own, written like the hand-written baseline's
     (CREATE TABLE AS, through a bulk-write ring and without an index to maintain row by
@@ -152,7 +217,8 @@ def organization_rows_partition(*, carried: bool) -> str:
     The new table takes its columns' types from the SELECT: they are cast to the
     parent's, or ATTACH refuses it."""
     return "CREATE TABLE {partition} AS" + _rows_select(
-        carried=carried,
+        totals=totals,
+        window_read=window_read,
         id_="nextval({sequence}::regclass) AS id, ",
         update="CAST(%(update)s AS BIGINT)",
         cast=True,

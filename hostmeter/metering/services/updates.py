@@ -232,6 +232,7 @@ class _Bounds(TypedDict):
     cutoff: datetime
     previous: datetime  # the previous completed update's cut-off (or EPOCH)
     previous_update: int | None  # that update, when of the same billing period
+    last_update: int | None  # that update, of any period (its gauges' levels carry on)
     period_start: datetime  # the start of the cut-off's billing period
     through: int  # the newest sample id this update counts (_samples_watermark)
     previous_through: int  # the previous update's; samples after it may be late
@@ -264,7 +265,7 @@ def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
     previous = (
         UsageUpdate.objects.filter(status=UsageUpdate.Status.SUCCEEDED, cutoff__lt=update.cutoff)
         .order_by("-cutoff")
-        .only("pk", "cutoff", "period_start", "samples_through")
+        .only("pk", "cutoff", "period_start", "samples_through", "rows_count")
         .first()
     )
     period = Provider.get().billing_period(update.cutoff)
@@ -286,6 +287,7 @@ def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
         "cutoff": update.cutoff,
         "previous": previous.cutoff if previous else EPOCH,
         "previous_update": previous.pk if previous is not None and carried else None,
+        "last_update": previous.pk if previous is not None else None,
         "period_start": period.start,
         "through": through,
         # An update from before late samples were told apart: none are looked for.
@@ -295,7 +297,9 @@ def _freeze(update: UsageUpdate, *, through: int) -> dict[str, object]:
             else (0 if previous is None else through)
         ),
     }
-    rows = _freeze_rows(update, bounds, carried=carried or fresh)
+    totals = "carried" if carried else "window" if fresh else "summed"
+    window_read = _window_read(previous, cutoff=update.cutoff)
+    rows = _freeze_rows(update, bounds, totals=totals, window_read=window_read)
     _record_closed_late(update, bounds)
     # The rows do not read the reseller tree; the snapshots and roll-ups do. Rebuilt
     # after the long statement, its rows stay locked the shortest time.
@@ -358,10 +362,32 @@ def _record_closed_late(update: UsageUpdate, bounds: _Bounds) -> None:
     )
 
 
-def _freeze_rows(update: UsageUpdate, bounds: _Bounds, *, carried: bool) -> int:
-    """Writes the update's usage rows; returns how many."""
+# Samples a usage row in the window up to which the update reads the window's samples
+# once rather than probe for each row's (sql.py, "Both take the window's samples"): at
+# one a row (the collectors on the update's schedule) the read costs about what the
+# probes cost on a short history and stays flat as it grows; at three the probes are
+# faster (docs/benchmarks.md, "The window read once").
+WINDOW_READ_SAMPLES_PER_ROW = 2
+
+
+def _window_read(previous: UsageUpdate | None, *, cutoff: datetime) -> bool:
+    """Whether the window is sparse enough to be read once: the samples measured in it
+    against the previous update's usage rows, counted by the samples' time index no
+    further than the limit (so never more than the read itself would take). The first
+    update ever probes."""
+    if previous is None or not previous.rows_count:
+        return False
+    most = WINDOW_READ_SAMPLES_PER_ROW * previous.rows_count
+    window = UsageSample.objects.filter(measured_at__gt=previous.cutoff, measured_at__lte=cutoff)
+    return window.order_by()[: most + 1].count() <= most
+
+
+def _freeze_rows(update: UsageUpdate, bounds: _Bounds, *, totals: str, window_read: bool) -> int:
+    """Writes the update's usage rows (totals: as in sql._TOTALS; window_read: how the
+    window's samples are read); returns how many."""
     if connection.vendor != "postgresql":
-        return sql.run_statement(sql.organization_rows(carried=carried), **bounds)
+        statement = sql.organization_rows(totals=totals, window_read=window_read)
+        return sql.run_statement(statement, **bounds)
     partition = sql.partition_name(update.pk)
     table = UsageRow._meta.db_table
     with connection.cursor() as cursor:
@@ -377,7 +403,7 @@ def _freeze_rows(update: UsageUpdate, bounds: _Bounds, *, carried: bool) -> int:
                 raise UsageUpdateError(f"Usage rows of update {update.pk} already exist.")
             cursor.execute(f"DROP TABLE {connection.ops.quote_name(partition)}")
     rows = sql.run_statement(
-        sql.organization_rows_partition(carried=carried),
+        sql.organization_rows_partition(totals=totals, window_read=window_read),
         names={"partition": partition},
         literals={"sequence": sequence},
         **bounds,

@@ -1,5 +1,6 @@
 import pytest
 
+from hostmeter.metering.services import updates
 from hostmeter.tenancy.models import Provider
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 
@@ -24,3 +25,15 @@ def site(resources):
     reseller = ResellerFactory(services=["web"])
     org = OrganizationFactory(reseller=reseller, services=["web"])
     return org, reseller, resources["bandwidth"], resources["disk_space"]
+
+
+@pytest.fixture(params=["window read once", "window by probes"])
+def window_reads(request, monkeypatch):
+    """Every update of the test takes its window's samples one way: read once, or by a
+    probe per usage row (services.updates picks by the samples a row; both must give
+    the same figures)."""
+    if request.param == "as the update picks":
+        return request.param
+    once = request.param == "window read once"
+    monkeypatch.setattr(updates, "_window_read", lambda previous, *, cutoff: once)
+    return request.param

@@ -27,7 +27,7 @@ from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 
 from .periods import periods_between, provider_with, row, run, sample_sum, store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("window_reads")]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
