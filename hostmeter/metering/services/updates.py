@@ -374,8 +374,9 @@ def _window_read(previous: UsageUpdate | None, *, cutoff: datetime) -> bool:
     """Whether the window is sparse enough to be read once: the samples measured in it
     against the previous update's usage rows, counted by the samples' time index no
     further than the limit (so never more than the read itself would take). The first
-    update ever probes."""
-    if previous is None or not previous.rows_count:
+    update ever probes, and so does one after an update from before late samples were
+    told apart (its gauges' levels cannot be checked against late samples)."""
+    if previous is None or previous.samples_through is None or not previous.rows_count:
         return False
     most = WINDOW_READ_SAMPLES_PER_ROW * previous.rows_count
     window = UsageSample.objects.filter(measured_at__gt=previous.cutoff, measured_at__lte=cutoff)

@@ -193,3 +193,6 @@ def test_the_window_is_read_once_when_it_holds_few_samples_a_row(site, monkeypat
     assert updates._window_read(first, cutoff=datetime(2026, 11, 11, tzinfo=UTC))
     store(org, bandwidth, datetime(2026, 11, 10, 3, tzinfo=UTC), "1")
     assert not updates._window_read(first, cutoff=datetime(2026, 11, 11, tzinfo=UTC))
+    # after an update from before late samples were told apart: probes
+    first.samples_through = None
+    assert not updates._window_read(first, cutoff=datetime(2026, 11, 10, 2, tzinfo=UTC))
