@@ -10,13 +10,17 @@ Worlds of another shape keep their own, differently named fixture beside their t
 (reports/tests/test_report_files.py), `sampled_orgs` (metering/tests/test_partitions.py).
 """
 
+import io
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from hostmeter.accounts.services import user_save
 from hostmeter.fields import to_thousandths
@@ -70,6 +74,35 @@ def table_counts() -> dict[str, int]:
         for model in apps.get_models()
         if model._meta.app_label != "sessions"
     }
+
+
+@dataclass
+class CommandRun:
+    """What a management command left: its exit code, stdout, stderr's lines and the
+    message it exited with."""
+
+    code: int
+    out: str
+    err: list[str]
+    message: str = ""
+
+
+def run_command(name: str, *args, **options) -> CommandRun:
+    """Runs a management command as the console would (an import's exit code is
+    CommandError's returncode)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(name, *args, stdout=out, stderr=err, **options)
+    except CommandError as exc:
+        return CommandRun(exc.returncode, out.getvalue(), err.getvalue().splitlines(), str(exc))
+    return CommandRun(0, out.getvalue(), err.getvalue().splitlines())
+
+
+def write_file(tmp_path, name: str, text: str, *, bom: bool = False) -> str:
+    """An input file in tmp_path, UTF-8 (after a byte order mark when bom); its path."""
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    return str(path)
 
 
 @pytest.fixture
