@@ -35,6 +35,16 @@ from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 PASSWORD = "x-long-password-for-tests"
 VIEWERS = ["systems", "operations", "marketing"]  # the login levels that view usage
 REFUSED = ["support", "billing"]  # and those that may not
+# The lists' columns, as the help text names them (after the select-all box)
+RESELLER_COLUMNS = ["Name", "Domain", "Services", "Report status", "Report last updated"]
+ORGANIZATION_COLUMNS = [
+    "Name",
+    "Domain",
+    "Reseller",
+    "Services",
+    "Report status",
+    "Report last updated",
+]
 
 
 def store_sample(org, resource, at, value: str, source: str = "test") -> None:
