@@ -1,8 +1,9 @@
 """Shared test fixtures, a pytest plugin (the root conftest.py names it in pytest_plugins):
-logins of a level (`login`), the small customer base the pages are tested on (`world`),
-the report tests' customer base (`report_world`), a closed billing period and the one
-after it (`period_world`), the pages' small base over three billing months
-(`months`), and the helpers they are built with.
+logins of a level (`login`), report files in the test's folder (`media`), the small
+customer base the pages are tested on (`world`), the report tests' customer base
+(`report_world`), a closed billing period and the one after it (`period_world`), the
+pages' small base over three billing months (`months`), and the helpers they are built
+with.
 
 Page reading is in hostmeter/tests/pages.py, the model factories in factories.py.
 Worlds of another shape keep their own, differently named fixture beside their tests:
@@ -125,6 +126,13 @@ def login(client, db):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """The report files in the test's own folder (MEDIA_ROOT tmp_path/media): its path."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
