@@ -214,17 +214,7 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = runner.parser(__doc__)
-    parser.add_argument("--orgs", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args(argv)
-    if args.worker:
-        return runner.answer(worker(args))
-
-    options = ["--orgs", str(args.orgs), "--rounds", str(args.rounds)]
-    results = runner.engines_run(args, "bench.ingest", options, "ingest over HTTP")
-    runner.results_show(results, table(results), args.json)
+def verdicts(results: list[dict]) -> int:
     missed = False
     for r in results:
         for size, b in r["batches"].items():
@@ -235,6 +225,20 @@ def main(argv=None) -> int:
                 f"{b['ratio']:.2f} (goal ≥ {GOAL:.2f}) {'ok' if ok else 'MISSED'}"
             )
     return 1 if missed else 0
+
+
+def main(argv=None) -> int:
+    numbers = {"orgs": (2000, "organizations"), "rounds": (5, "timed rounds of each batch size")}
+    args = runner.parser(__doc__, **numbers).parse_args(argv)
+    return runner.engines_main(
+        args,
+        worker,
+        module="bench.ingest",
+        title="ingest over HTTP",
+        forward=numbers,
+        table=table,
+        verdicts=verdicts,
+    )
 
 
 if __name__ == "__main__":

@@ -246,8 +246,7 @@ def measure_main(args) -> dict:
 
 def options(args, size: str | None = None) -> list[str]:
     """The options a worker and its measuring process pass on."""
-    out = ["--size", size or args.size, "--requests", str(args.requests)]
-    out += ["--warmup", str(args.warmup)]
+    out = ["--size", size or args.size, *runner.forwarded(args, "requests", "warmup")]
     return out + (["--diagnose"] if args.diagnose else [])
 
 
@@ -282,9 +281,11 @@ def table(results: list[tuple[dict, dict]]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = runner.parser(__doc__)
-    parser.add_argument("--requests", type=int, default=50, help="timed requests per page")
-    parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per page")
+    parser = runner.parser(
+        __doc__,
+        requests=(50, "timed requests per page"),
+        warmup=(5, "warm-up requests per page"),
+    )
     parser.add_argument(
         "--diagnose", action="store_true", help="plans and profiles of pages over the goal"
     )

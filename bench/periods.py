@@ -226,19 +226,20 @@ def verdicts(results: list[dict]) -> int:
 
 
 def main(argv=None) -> int:
-    parser = runner.parser(__doc__)
-    parser.add_argument(
-        "--orgs", type=int, default=int(os.environ.get("BENCH_PERIOD_ORGS", 10_000))
+    numbers = {
+        "orgs": (int(os.environ.get("BENCH_PERIOD_ORGS", 10_000)), "organizations"),
+        "repeats": (5, "timed rounds of each comparison"),
+    }
+    args = runner.parser(__doc__, **numbers).parse_args(argv)
+    return runner.engines_main(
+        args,
+        worker,
+        module="bench.periods",
+        title="billing periods",
+        forward=numbers,
+        table=report,
+        verdicts=verdicts,
     )
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args(argv)
-    if args.worker:
-        return runner.answer(worker(args))
-
-    options = ["--orgs", str(args.orgs), "--repeats", str(args.repeats)]
-    results = runner.engines_run(args, "bench.periods", options, "billing periods")
-    runner.results_show(results, report(results), args.json)
-    return verdicts(results)
 
 
 if __name__ == "__main__":

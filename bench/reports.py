@@ -385,23 +385,7 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = runner.parser(__doc__)
-    parser.add_argument(
-        "--orgs", type=int, default=int(os.environ.get("BENCH_REPORT_ORGS", 100_000))
-    )
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--work-dir", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.measure:
-        return runner.answer(measure_main(args))
-    if args.worker:
-        return runner.answer(worker(args))
-
-    options = ["--orgs", str(args.orgs), "--repeats", str(args.repeats)]
-    results = runner.engines_run(args, "bench.reports", options, "report generation")
-    runner.results_show(results, table(results), args.json)
+def verdicts(results: list[dict]) -> int:
     met = True
     for r in results:
         goal = GOALS[r["engine"]]
@@ -427,6 +411,31 @@ def main(argv=None) -> int:
         )
     print("Report generation: goal met" if met else "Report generation: goal MISSED")
     return 0 if met else 1
+
+
+def main(argv=None) -> int:
+    numbers = {
+        "orgs": (
+            int(os.environ.get("BENCH_REPORT_ORGS", 100_000)),
+            "organizations of the larger size",
+        ),
+        "repeats": (3, "timed rounds of each size"),
+    }
+    parser = runner.parser(__doc__, **numbers)
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--work-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        return runner.answer(measure_main(args))
+    return runner.engines_main(
+        args,
+        worker,
+        module="bench.reports",
+        title="report generation",
+        forward=numbers,
+        table=table,
+        verdicts=verdicts,
+    )
 
 
 if __name__ == "__main__":

@@ -356,7 +356,7 @@ def run_engine(engine: str, args) -> dict:
     plan_path = Path(data_dir) / "plan.json"
     if not args.reuse or not plan_path.exists():
         cmd = [sys.executable, "-m", "bench.load", "--worker", engine, "--data-dir", data_dir]
-        cmd += ["--orgs", str(args.orgs), "--resellers", str(args.resellers), "--users", "4"]
+        cmd += [*runner.forwarded(args, "orgs", "resellers"), "--users", "4"]
         log(f"{engine}: building the load test's database in {data_dir}")
         env = runner.clean_env(BENCH_LOAD_PG_URL=PG_URL)
         data = runner.child_json(cmd, f"preparing {engine}", env=env)
@@ -376,7 +376,7 @@ def run_engine(engine: str, args) -> dict:
     if args.conn_max_age is not None:
         env["HOSTMETER_DB_CONN_MAX_AGE"] = str(args.conn_max_age)
     cmd = [sys.executable, "-m", "bench.request_cpu", "--measure", str(plan_path)]
-    cmd += ["--rounds", str(args.rounds), "--profile", str(args.profile), "--top", str(args.top)]
+    cmd += runner.forwarded(args, "rounds", "profile", "top")
     result = runner.child_json(cmd, f"measuring {engine}", env=env)
     return result | {
         "engine": engine,
@@ -408,12 +408,14 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = runner.parser(__doc__)
-    parser.add_argument("--rounds", type=int, default=10, help="timed rounds of every variant")
-    parser.add_argument("--profile", type=int, default=0, help="profiled rounds (0: none)")
-    parser.add_argument("--top", type=int, default=15, help="functions shown per profile")
-    parser.add_argument("--orgs", type=int, default=100_000)
-    parser.add_argument("--resellers", type=int, default=10_000)
+    parser = runner.parser(
+        __doc__,
+        rounds=(10, "timed rounds of every variant"),
+        profile=(0, "profiled rounds (0: none)"),
+        top=(15, "functions shown per profile"),
+        orgs=(100_000, "organizations of the load test's database"),
+        resellers=(10_000, "resellers of the load test's database"),
+    )
     parser.add_argument(
         "--data-dir", help="keep the database here (default bench/out/request-cpu-<engine>)"
     )

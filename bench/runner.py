@@ -1,6 +1,6 @@
-"""What every benchmark's driver shares: the common options, a step run in a fresh
-process and the JSON it answers with, the raw results file and the table, and
-nearest-rank percentiles."""
+"""What every benchmark's driver shares: the common options, the main() of a benchmark
+with one worker per engine, a step run in a fresh process and the JSON it answers with,
+the raw results file and the table, and nearest-rank percentiles."""
 
 import argparse
 import json
@@ -18,10 +18,11 @@ from bench.bulk import ROOT
 ENGINES = ("sqlite", "postgres")
 
 
-def parser(doc: str) -> argparse.ArgumentParser:
+def parser(doc: str, **numbers: tuple[int, str]) -> argparse.ArgumentParser:
     """The options every benchmark takes (--engines, --json) and the hidden --worker that
-    makes the process one engine's worker; the description is the docstring's first
-    paragraph."""
+    makes the process one engine's worker, then an integer option for each of numbers
+    (orgs=(2000, "organizations") is --orgs, default 2000); the description is the
+    docstring's first paragraph."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument(
         "--engines",
@@ -30,7 +31,19 @@ def parser(doc: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", help="also write the raw results to this file")
     parser.add_argument("--worker", choices=ENGINES, help=argparse.SUPPRESS)
+    for name, (default, text) in numbers.items():
+        parser.add_argument(_flag(name), type=int, default=default, help=text)
     return parser
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def forwarded(args, *names: str) -> list[str]:
+    """These options of args as a worker's command line gives them again:
+    forwarded(args, "orgs") is ["--orgs", "2000"]."""
+    return [part for name in names for part in (_flag(name), str(getattr(args, name)))]
 
 
 def engines(args) -> list[str]:
@@ -75,6 +88,18 @@ def worker_run(module: str, engine: str, options: list[str], what: str) -> dict:
 def engines_run(args, module: str, options: list[str], title: str) -> list[dict]:
     """worker_run for every engine of --engines, one after the other."""
     return [worker_run(module, engine, options, f"{title}, {engine}") for engine in engines(args)]
+
+
+def engines_main(args, worker, *, module: str, title: str, forward, table, verdicts) -> int:
+    """main() of a benchmark with one worker per engine: in a --worker process, worker(args)'s
+    answer; in the driver, every engine's worker given the options named in forward, the
+    results shown (table(results) makes the table) and verdicts(results), the exit
+    status."""
+    if args.worker:
+        return answer(worker(args))
+    results = engines_run(args, module, forwarded(args, *forward), title)
+    results_show(results, table(results), args.json)
+    return verdicts(results)
 
 
 def answer(result) -> int:

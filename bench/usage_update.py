@@ -273,16 +273,17 @@ def report(results: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = runner.parser(__doc__)
-    parser.add_argument("--orgs", type=int, default=int(os.environ.get("BENCH_ORGS", 100_000)))
-    parser.add_argument("--samples-per-day", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
+    args = runner.parser(
+        __doc__,
+        orgs=(int(os.environ.get("BENCH_ORGS", 100_000)), "organizations of the larger size"),
+        samples_per_day=(3, "samples per organization and resource a day"),
+        repeats=(3, "timed rounds of each size"),
+    ).parse_args(argv)
     if args.worker:
         return runner.answer(worker(args))
 
     # each engine and size in a fresh process: clean settings, its own peak memory
-    options = ["--samples-per-day", str(args.samples_per_day), "--repeats", str(args.repeats)]
+    options = runner.forwarded(args, "samples_per_day", "repeats")
     results = [
         runner.worker_run(
             "bench.usage_update",

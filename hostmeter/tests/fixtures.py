@@ -1,8 +1,9 @@
 """Shared test fixtures, a pytest plugin (the root conftest.py names it in pytest_plugins):
-logins of a level (`login`), the small customer base the pages are tested on (`world`),
-the report tests' customer base (`report_world`), a closed billing period and the one
-after it (`period_world`), the pages' small base over three billing months
-(`months`), and the helpers they are built with.
+logins of a level (`login`), report files in the test's folder (`media`), the small
+customer base the pages are tested on (`world`), the report tests' customer base
+(`report_world`), a closed billing period and the one after it (`period_world`), the
+pages' small base over three billing months (`months`), and the helpers they are built
+with.
 
 Page reading is in hostmeter/tests/pages.py, the model factories in factories.py.
 Worlds of another shape keep their own, differently named fixture beside their tests:
@@ -10,13 +11,17 @@ Worlds of another shape keep their own, differently named fixture beside their t
 (reports/tests/test_report_files.py), `sampled_orgs` (metering/tests/test_partitions.py).
 """
 
+import io
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from hostmeter.accounts.services import user_save
 from hostmeter.fields import to_thousandths
@@ -31,6 +36,16 @@ from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
 PASSWORD = "x-long-password-for-tests"
 VIEWERS = ["systems", "operations", "marketing"]  # the login levels that view usage
 REFUSED = ["support", "billing"]  # and those that may not
+# The lists' columns, as the help text names them (after the select-all box)
+RESELLER_COLUMNS = ["Name", "Domain", "Services", "Report status", "Report last updated"]
+ORGANIZATION_COLUMNS = [
+    "Name",
+    "Domain",
+    "Reseller",
+    "Services",
+    "Report status",
+    "Report last updated",
+]
 
 
 def store_sample(org, resource, at, value: str, source: str = "test") -> None:
@@ -72,6 +87,35 @@ def table_counts() -> dict[str, int]:
     }
 
 
+@dataclass
+class CommandRun:
+    """What a management command left: its exit code, stdout, stderr's lines and the
+    message it exited with."""
+
+    code: int
+    out: str
+    err: list[str]
+    message: str = ""
+
+
+def run_command(name: str, *args, **options) -> CommandRun:
+    """Runs a management command as the console would (an import's exit code is
+    CommandError's returncode)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(name, *args, stdout=out, stderr=err, **options)
+    except CommandError as exc:
+        return CommandRun(exc.returncode, out.getvalue(), err.getvalue().splitlines(), str(exc))
+    return CommandRun(0, out.getvalue(), err.getvalue().splitlines())
+
+
+def write_file(tmp_path, name: str, text: str, *, bom: bool = False) -> str:
+    """An input file in tmp_path, UTF-8 (after a byte order mark when bom); its path."""
+    path = tmp_path / name
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    return str(path)
+
+
 @pytest.fixture
 def login(client, db):
     """login("marketing") signs the test client in with a login of that level."""
@@ -82,6 +126,13 @@ def login(client, db):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """The report files in the test's own folder (MEDIA_ROOT tmp_path/media): its path."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
 
 
 @pytest.fixture
@@ -98,46 +149,40 @@ def world(resources, t0):
     50 + 45 MB; Eta disk 150 MB; Direct Site disk 10 MB.
     """
     disk, bandwidth = resources["disk_space"], resources["bandwidth"]
-    acme = ResellerFactory(name="Acme Hosting", domain="acme.example", services=["web", "mail"])
-    beta = ResellerFactory(name="Beta Web", domain="beta.example", parent=acme, services=["web"])
-    gamma = ResellerFactory(name="Gamma Net", domain="gamma.example", parent=beta, services=["web"])
-    omega = ResellerFactory(name="Omega Cloud", domain="omega.example", services=["db"])
-    zeta = OrganizationFactory(name="Zeta Shop", domain="zeta.example", reseller=acme)
-    theta = OrganizationFactory(
-        name="Theta Mail", domain="theta.example", reseller=acme, services=["web", "mail"]
+    w = SimpleNamespace()
+    w.acme = ResellerFactory(name="Acme Hosting", domain="acme.example", services=["web", "mail"])
+    w.beta = ResellerFactory(
+        name="Beta Web", domain="beta.example", parent=w.acme, services=["web"]
     )
-    eta = OrganizationFactory(name="Eta Blog", domain="eta.example", reseller=beta)
-    omega_site = OrganizationFactory(
-        name="Omega Site", domain="omega-site.example", reseller=omega, services=["db"]
+    w.gamma = ResellerFactory(
+        name="Gamma Net", domain="gamma.example", parent=w.beta, services=["web"]
     )
-    direct = OrganizationFactory(name="Direct Site", domain="direct.example")
+    w.omega = ResellerFactory(name="Omega Cloud", domain="omega.example", services=["db"])
+    w.zeta = OrganizationFactory(name="Zeta Shop", domain="zeta.example", reseller=w.acme)
+    w.theta = OrganizationFactory(
+        name="Theta Mail", domain="theta.example", reseller=w.acme, services=["web", "mail"]
+    )
+    w.eta = OrganizationFactory(name="Eta Blog", domain="eta.example", reseller=w.beta)
+    w.omega_site = OrganizationFactory(
+        name="Omega Site", domain="omega-site.example", reseller=w.omega, services=["db"]
+    )
+    w.direct = OrganizationFactory(name="Direct Site", domain="direct.example")
 
     limit_set(resource=disk, limit=Decimal(10000))  # the provider's capacity
-    limit_set(resource=disk, limit=Decimal(1000), reseller=acme)
-    limit_set(resource=bandwidth, limit=Decimal(100), reseller=acme)
-    limit_set(resource=disk, limit=Decimal(400), reseller=beta)
-    limit_set(resource=disk, limit=Decimal(100), organization=zeta)
-    limit_set(resource=disk, limit=Decimal(300), organization=eta)
+    limit_set(resource=disk, limit=Decimal(1000), reseller=w.acme)
+    limit_set(resource=bandwidth, limit=Decimal(100), reseller=w.acme)
+    limit_set(resource=disk, limit=Decimal(400), reseller=w.beta)
+    limit_set(resource=disk, limit=Decimal(100), organization=w.zeta)
+    limit_set(resource=disk, limit=Decimal(300), organization=w.eta)
 
-    store_sample(zeta, disk, t0 - timedelta(hours=1), "90")
-    store_sample(eta, disk, t0 - timedelta(hours=1), "150")
-    store_sample(direct, disk, t0 - timedelta(hours=1), "10")
-    store_sample(zeta, bandwidth, t0 - timedelta(minutes=90), "50")
-    store_sample(zeta, bandwidth, t0 - timedelta(minutes=60), "45")
-    update = run_update(t0)
-    assert update.status == "succeeded", update.error
-    return SimpleNamespace(
-        acme=acme,
-        beta=beta,
-        gamma=gamma,
-        omega=omega,
-        zeta=zeta,
-        theta=theta,
-        eta=eta,
-        omega_site=omega_site,
-        direct=direct,
-        update=update,
-    )
+    store_sample(w.zeta, disk, t0 - timedelta(hours=1), "90")
+    store_sample(w.eta, disk, t0 - timedelta(hours=1), "150")
+    store_sample(w.direct, disk, t0 - timedelta(hours=1), "10")
+    store_sample(w.zeta, bandwidth, t0 - timedelta(minutes=90), "50")
+    store_sample(w.zeta, bandwidth, t0 - timedelta(minutes=60), "45")
+    w.update = run_update(t0)
+    assert w.update.status == "succeeded", w.update.error
+    return w
 
 
 @pytest.fixture
@@ -169,19 +214,22 @@ def period_world(resources):
     provider = Provider.get()
     provider.time_zone, provider.billing_anchor_day = "Europe/Berlin", 1
     provider.save()
-    top = ResellerFactory(name="Top Hosting", domain="top.example", services=["web", "mail"])
-    sub = ResellerFactory(name="Sub Hosting", domain="sub.example", parent=top, services=["web"])
-    alpha = OrganizationFactory(
-        name="Alpha Shop", domain="alpha.example", reseller=top, services=["web", "mail"]
+    w = SimpleNamespace()
+    w.top = ResellerFactory(name="Top Hosting", domain="top.example", services=["web", "mail"])
+    w.sub = ResellerFactory(
+        name="Sub Hosting", domain="sub.example", parent=w.top, services=["web"]
     )
-    bravo = OrganizationFactory(name="Bravo Blog", domain="bravo.example", reseller=sub)
-    charlie = OrganizationFactory(name="Charlie Direct", domain="charlie.example")
-    limit_set(resource=resources["bandwidth"], limit=Decimal(1000), reseller=top)
+    w.alpha = OrganizationFactory(
+        name="Alpha Shop", domain="alpha.example", reseller=w.top, services=["web", "mail"]
+    )
+    w.bravo = OrganizationFactory(name="Bravo Blog", domain="bravo.example", reseller=w.sub)
+    w.charlie = OrganizationFactory(name="Charlie Direct", domain="charlie.example")
+    limit_set(resource=resources["bandwidth"], limit=Decimal(1000), reseller=w.top)
     rnd = random.Random(9)
     measured = {
-        alpha: ["disk_space", "bandwidth", "mailboxes", "emails_sent"],
-        bravo: ["disk_space", "bandwidth"],
-        charlie: ["disk_space", "bandwidth"],
+        w.alpha: ["disk_space", "bandwidth", "mailboxes", "emails_sent"],
+        w.bravo: ["disk_space", "bandwidth"],
+        w.charlie: ["disk_space", "bandwidth"],
     }
     times = [
         datetime(2026, 10, 30, 12, tzinfo=UTC),
@@ -197,23 +245,14 @@ def period_world(resources):
             for at in times:
                 value = str(rnd.randint(0, 400)) if whole else f"{rnd.randint(0, 9_000_000) / 1000}"
                 store_sample(org, resources[code], at, value)
-    mid = run_update(datetime(2026, 11, 15, 1, tzinfo=UTC))
-    december = run_update(datetime(2026, 12, 4, 1, tzinfo=UTC))
-    november = UsageUpdate.objects.get(cutoff=NOVEMBER_END)
-    for update in (mid, november, december):
+    w.mid = run_update(datetime(2026, 11, 15, 1, tzinfo=UTC))
+    w.december = run_update(datetime(2026, 12, 4, 1, tzinfo=UTC))
+    w.november = UsageUpdate.objects.get(cutoff=NOVEMBER_END)
+    for update in (w.mid, w.november, w.december):
         assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
-    assert november.closes_period and not december.closes_period
-    return SimpleNamespace(
-        top=top,
-        sub=sub,
-        alpha=alpha,
-        bravo=bravo,
-        charlie=charlie,
-        orgs=[alpha, bravo, charlie],
-        mid=mid,
-        november=november,
-        december=december,
-    )
+    assert w.november.closes_period and not w.december.closes_period
+    w.orgs = [w.alpha, w.bravo, w.charlie]
+    return w
 
 
 @pytest.fixture

@@ -44,24 +44,21 @@ def make_client(db):
     return make
 
 
-@pytest.fixture
-def systems(make_client):
-    return make_client(LoginLevel.SYSTEMS)
+def level_client(level: LoginLevel):
+    """A fixture named for the level: an APIClient with a full-scope token of a new login
+    of that level."""
+
+    @pytest.fixture(name=level.value)
+    def client_of_level(make_client):
+        return make_client(level)
+
+    return client_of_level
 
 
-@pytest.fixture
-def operations(make_client):
-    return make_client(LoginLevel.OPERATIONS)
-
-
-@pytest.fixture
-def marketing(make_client):
-    return make_client(LoginLevel.MARKETING)
-
-
-@pytest.fixture
-def support(make_client):
-    return make_client(LoginLevel.SUPPORT)
+systems = level_client(LoginLevel.SYSTEMS)
+operations = level_client(LoginLevel.OPERATIONS)
+marketing = level_client(LoginLevel.MARKETING)
+support = level_client(LoginLevel.SUPPORT)
 
 
 @dataclass

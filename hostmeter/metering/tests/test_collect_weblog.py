@@ -40,6 +40,14 @@ def append(path, *lines: str) -> None:
         fh.write("".join(lines))
 
 
+def rotate_compressed(log) -> None:
+    """logrotate's `compress` with no `delaycompress`: the log gzipped to <name>.1.gz, and
+    no log until the server writes a new one."""
+    with open(log, "rb") as src, gzip.open(log.with_name(log.name + ".1.gz"), "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    log.unlink()
+
+
 @pytest.fixture
 def orgs(db):
     return {
@@ -54,6 +62,20 @@ def clock(t0):
     """A new collection time on every call."""
     times = (t0 + timedelta(minutes=15 * i) for i in range(1000))
     return lambda: next(times)
+
+
+@pytest.fixture
+def collect(clock):
+    """collect(log) collects that one log, at the clock's next time."""
+    return lambda log: usage_collect_weblog(paths=[log], now=clock())
+
+
+def collected_then_logged(log, collect) -> None:
+    """The rotation tests' start: a 1,000-byte request collected, then one of 20,000 bytes
+    logged after the run (300,000 more in the new log make 321,000 in all)."""
+    append(log, nginx("example.com", 1000))
+    collect(log)
+    append(log, nginx("example.com", 20_000))
 
 
 def counted(org) -> int:
@@ -106,12 +128,12 @@ def test_reads_both_formats_and_every_spelling_of_the_host(tmp_path, orgs, t0):
     assert result.stored_mb == Decimal("0.515")
 
 
-def test_running_twice_counts_nothing_twice(tmp_path, orgs, clock):
+def test_running_twice_counts_nothing_twice(tmp_path, orgs, collect):
     log = tmp_path / "access.log"
     append(log, nginx("example.com", 7000), apache("other.example", 3000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
 
-    again = usage_collect_weblog(paths=[log], now=clock())
+    again = collect(log)
 
     assert again.stored == {}
     assert again.logs[0].lines == 0
@@ -119,28 +141,28 @@ def test_running_twice_counts_nothing_twice(tmp_path, orgs, clock):
     assert (counted(orgs["example"]), counted(orgs["other"])) == (7000, 3000)
 
 
-def test_appended_lines_alone_are_counted_next_time(tmp_path, orgs, clock):
+def test_appended_lines_alone_are_counted_next_time(tmp_path, orgs, collect):
     log = tmp_path / "access.log"
     append(log, nginx("example.com", 7000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     append(log, nginx("example.com", 2000), nginx("www.example.com", 1000))
 
-    result = usage_collect_weblog(paths=[log], now=clock())
+    result = collect(log)
 
     assert result.stored == {"example.com": Decimal("0.003")}
     assert result.logs[0].lines == 2
     assert counted(orgs["example"]) == 10_000
 
 
-def test_rename_rotation_counts_the_rest_of_the_old_file_then_the_new_one(tmp_path, orgs, clock):
+def test_rename_rotation_counts_the_rest_of_the_old_file_then_the_new_one(tmp_path, orgs, collect):
     log = tmp_path / "access.log"
     append(log, nginx("example.com", 1000), nginx("other.example", 2000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     append(log, nginx("example.com", 30_000))  # logged after the run, before rotation
     log.rename(tmp_path / "access.log.1")
     append(log, nginx("example.com", 400_000), nginx("other.example", 5000))
 
-    result = usage_collect_weblog(paths=[log], now=clock())
+    result = collect(log)
 
     assert (result.logs[0].restart, result.logs[0].rotated) == ("rotated", "access.log.1")
     assert result.logs[0].warnings == []
@@ -148,79 +170,69 @@ def test_rename_rotation_counts_the_rest_of_the_old_file_then_the_new_one(tmp_pa
     assert counted(orgs["other"]) == 7000
     append(log, nginx("example.com", 8000))
     append(tmp_path / "access.log.1", nginx("example.com", 1_000_000))  # stale: never reread
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     assert counted(orgs["example"]) == 439_000
 
 
-def test_rotation_to_a_compressed_file_is_followed(tmp_path, orgs, clock):
+def test_rotation_to_a_compressed_file_is_followed(tmp_path, orgs, collect):
     log = tmp_path / "access.log"
-    append(log, nginx("example.com", 1000))
-    usage_collect_weblog(paths=[log], now=clock())
-    append(log, nginx("example.com", 20_000))
-    with open(log, "rb") as src, gzip.open(tmp_path / "access.log.1.gz", "wb") as dst:
-        shutil.copyfileobj(src, dst)
-    log.unlink()
+    collected_then_logged(log, collect)
+    rotate_compressed(log)
     append(log, nginx("example.com", 300_000))
 
-    result = usage_collect_weblog(paths=[log], now=clock())
+    result = collect(log)
 
     assert result.logs[0].rotated == "access.log.1.gz"
     assert counted(orgs["example"]) == 321_000
 
 
-def test_old_file_still_written_until_the_server_reopens_its_log(tmp_path, orgs, clock):
+def test_old_file_still_written_until_the_server_reopens_its_log(tmp_path, orgs, collect):
     log, old = tmp_path / "access.log", tmp_path / "access.log.1"
     append(log, nginx("example.com", 1000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     log.rename(old)
     log.touch()  # logrotate's `create`: empty until the server reopens
     append(old, nginx("example.com", 20_000))
 
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     append(old, nginx("example.com", 300_000))  # a last write before the reopen
     append(log, nginx("example.com", 4_000_000))
-    usage_collect_weblog(paths=[log], now=clock())
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
+    collect(log)
 
     assert counted(orgs["example"]) == 4_321_000
 
 
-def test_log_missing_between_rename_and_create(tmp_path, orgs, clock):
+def rename_rotate(log) -> None:
+    """logrotate's plain rotation: the log renamed to <name>.1, no log until `create`."""
+    log.rename(log.with_name(log.name + ".1"))
+
+
+@pytest.mark.parametrize(
+    "rotate, runs_while_missing",
+    [(rename_rotate, 1), (rotate_compressed, 2)],  # twice: the .gz copy is not read twice
+    ids=["between-rename-and-create", "while-only-its-compressed-copy-exists"],
+)
+def test_log_missing(tmp_path, orgs, collect, rotate, runs_while_missing):
     log = tmp_path / "access.log"
-    append(log, nginx("example.com", 1000))
-    usage_collect_weblog(paths=[log], now=clock())
-    append(log, nginx("example.com", 20_000))
-    log.rename(tmp_path / "access.log.1")
+    collected_then_logged(log, collect)
+    rotate(log)
 
-    usage_collect_weblog(paths=[log], now=clock())
+    for _ in range(runs_while_missing):
+        collect(log)
     append(log, nginx("example.com", 300_000))
-    usage_collect_weblog(paths=[log], now=clock())
-
-    assert counted(orgs["example"]) == 321_000
-
-
-def test_log_missing_while_only_its_compressed_copy_exists(tmp_path, orgs, clock):
-    log = tmp_path / "access.log"
-    append(log, nginx("example.com", 1000))
-    usage_collect_weblog(paths=[log], now=clock())
-    append(log, nginx("example.com", 20_000))
-    with open(log, "rb") as src, gzip.open(tmp_path / "access.log.1.gz", "wb") as dst:
-        shutil.copyfileobj(src, dst)
-    log.unlink()
-
-    usage_collect_weblog(paths=[log], now=clock())
-    usage_collect_weblog(paths=[log], now=clock())  # the copy is not read twice
-    append(log, nginx("example.com", 300_000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
 
     assert counted(orgs["example"]) == 321_000
 
 
 @pytest.mark.parametrize("new_size", [2000, 900_000], ids=["shorter", "longer"])
-def test_copytruncate_finishes_the_copy_then_reads_from_the_start(tmp_path, orgs, clock, new_size):
+def test_copytruncate_finishes_the_copy_then_reads_from_the_start(
+    tmp_path, orgs, collect, new_size
+):
     log = tmp_path / "access.log"
     append(log, nginx("example.com", 1000), nginx("example.com", 1000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     append(log, nginx("example.com", 30_000))
     shutil.copyfile(log, tmp_path / "access.log.1")
     inode = os.stat(log).st_ino
@@ -230,51 +242,51 @@ def test_copytruncate_finishes_the_copy_then_reads_from_the_start(tmp_path, orgs
     append(log, *[apache("example.com", new_size, port=8443)] * (5 if new_size > 2000 else 1))
     assert os.stat(log).st_ino == inode
 
-    result = usage_collect_weblog(paths=[log], now=clock())
+    result = collect(log)
 
     assert (result.logs[0].restart, result.logs[0].rotated) == ("truncated", "access.log.1")
     expected = 32_000 + new_size * (5 if new_size > 2000 else 1)
     assert counted(orgs["example"]) == expected
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     assert counted(orgs["example"]) == expected
 
 
-def test_truncated_without_a_copy_starts_over_and_says_what_was_lost(tmp_path, orgs, clock):
+def test_truncated_without_a_copy_starts_over_and_says_what_was_lost(tmp_path, orgs, collect):
     log = tmp_path / "access.log"
     append(log, nginx("example.com", 1000), nginx("example.com", 1000))
-    usage_collect_weblog(paths=[log], now=clock())
+    collect(log)
     log.write_text(nginx("example.com", 5000))
 
-    result = usage_collect_weblog(paths=[log], now=clock())
+    result = collect(log)
 
     assert counted(orgs["example"]) == 7000
     assert "was truncated and its old content was not found" in result.warnings[0]
 
 
-def test_a_partial_last_line_waits_until_it_is_complete(tmp_path, orgs, clock):
+def test_a_partial_last_line_waits_until_it_is_complete(tmp_path, orgs, collect):
     log = tmp_path / "access.log"
     line = nginx("example.com", 123_000)
     append(log, nginx("example.com", 1000), line[:40])
 
-    first = usage_collect_weblog(paths=[log], now=clock())
+    first = collect(log)
     assert first.logs[0].lines == 1
     assert LogCursor.objects.get(path=str(log)).offset == len(nginx("example.com", 1000))
 
     append(log, line[40:], nginx("other.example", 2000))
-    second = usage_collect_weblog(paths=[log], now=clock())
+    second = collect(log)
 
     assert second.logs[0].lines == 2
     assert second.tally.unparseable_lines == 0
     assert (counted(orgs["example"]), counted(orgs["other"])) == (124_000, 2000)
 
 
-def test_totals_over_many_runs_equal_the_bytes_in_the_logs(tmp_path, orgs, clock):
+def test_totals_over_many_runs_equal_the_bytes_in_the_logs(tmp_path, orgs, collect):
     """Rounding each run would lose (or invent) up to half a kilobyte a run."""
     log = tmp_path / "access.log"
     sizes = [400, 1, 999, 1001, 4321, 7, 600, 333, 334, 333, 2_500_001, 499]
     for size in sizes:
         append(log, nginx("example.com", size), nginx("www.other.example", 400))
-        usage_collect_weblog(paths=[log], now=clock())
+        collect(log)
 
     assert counted(orgs["example"]) == sum(sizes)
     assert counted(orgs["other"]) == 400 * len(sizes)

@@ -2,16 +2,15 @@
 
 import io
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from hostmeter.metering.models import UsageSample
 from hostmeter.tests.factories import OrganizationFactory
+from hostmeter.tests.fixtures import run_command, write_file
 
 pytestmark = pytest.mark.django_db
 
@@ -19,28 +18,7 @@ HEADER = "organization,resource,measured_at,value,source\n"
 T = "2026-03-01T02:00:00+00:00"
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: list[str]
-    message: str = ""
-
-
-def run(*args, **options) -> Run:
-    """Runs import_usage as the console would: exit code, stdout, stderr lines."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_usage", *args, stdout=out, stderr=err, **options)
-    except CommandError as exc:
-        return Run(exc.returncode, out.getvalue(), err.getvalue().splitlines(), str(exc))
-    return Run(0, out.getvalue(), err.getvalue().splitlines())
-
-
-def write(tmp_path, name: str, text: str, *, bom: bool = False) -> str:
-    path = tmp_path / name
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
-    return str(path)
+run = partial(run_command, "import_usage")
 
 
 def stored():
@@ -94,7 +72,7 @@ MIXED_GOOD = {
 
 
 def test_good_rows_are_stored_and_each_bad_row_is_named_with_its_line(orgs, tmp_path):
-    path = write(tmp_path, "usage.csv", MIXED)
+    path = write_file(tmp_path, "usage.csv", MIXED)
     result = run(path)
     assert result.code == 1
     assert stored() == MIXED_GOOD
@@ -106,7 +84,7 @@ def test_good_rows_are_stored_and_each_bad_row_is_named_with_its_line(orgs, tmp_
 
 
 def test_a_second_run_stores_nothing_new_and_says_so(orgs, tmp_path):
-    path = write(tmp_path, "usage.csv", MIXED)
+    path = write_file(tmp_path, "usage.csv", MIXED)
     run(path)
     again = run(path)
     assert again.code == 1  # the bad rows are still bad
@@ -116,7 +94,7 @@ def test_a_second_run_stores_nothing_new_and_says_so(orgs, tmp_path):
 
 
 def test_a_clean_file_exits_0_and_twice_adds_nothing(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "usage.csv",
         HEADER + f"alpha.example,disk_space,{T},1,\nalpha.example,disk_space,{T},1,\n",
@@ -134,14 +112,14 @@ def test_bom_crlf_and_non_ascii_text(orgs, tmp_path):
         HEADER + f"cafe-zoe.example,disk_space,{T},7,Zürich probe\n"
         f"café.example,disk_space,{T},7,Zürich probe\n"
     ).replace("\n", "\r\n")
-    path = write(tmp_path, "usage.csv", text, bom=True)
+    path = write_file(tmp_path, "usage.csv", text, bom=True)
     result = run(path)
     assert stored() == {("cafe-zoe.example", "disk_space", Decimal("7"), "Zürich probe")}
     assert result.err == [f"{path}:3: no organization with the domain “café.example”"]
 
 
 def test_semicolon_separated_file(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "usage.csv",
         f"organization;resource;measured_at;value\nalpha.example;disk_space;{T};2.5\n",
@@ -151,7 +129,7 @@ def test_semicolon_separated_file(orgs, tmp_path):
 
 
 def test_line_numbers_are_physical_lines_across_quoted_newlines(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "usage.csv",
         HEADER
@@ -174,7 +152,7 @@ def sample(resource: str, **fields) -> str:
 
 
 def test_jsonl_with_a_malformed_line(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "usage.jsonl",
         sample("disk_space", value=12.345)
@@ -203,8 +181,8 @@ def test_jsonl_with_a_malformed_line(orgs, tmp_path):
 
 
 def test_missing_header_column_stops_the_file_before_anything_is_stored(orgs, tmp_path):
-    good = write(tmp_path, "good.csv", HEADER + f"alpha.example,disk_space,{T},1,\n")
-    bad = write(
+    good = write_file(tmp_path, "good.csv", HEADER + f"alpha.example,disk_space,{T},1,\n")
+    bad = write_file(
         tmp_path,
         "bad.csv",
         f"organization,resource,measured_at,source\nalpha.example,disk_space,{T},x\n",
@@ -265,7 +243,7 @@ def test_standard_input_with_format_guessed_or_given(orgs):
 
 
 def test_format_from_extension_and_the_source_option(orgs, tmp_path):
-    path = write(tmp_path, "usage.ndjson", sample("disk_space", value=4))
+    path = write_file(tmp_path, "usage.ndjson", sample("disk_space", value=4))
     assert run(path, source="probe-1").code == 0
     # Another source is another measurement: it is stored besides the first.
     assert run(path, source="probe-2").out.endswith("1 stored new, 0 already stored, 0 bad rows\n")
@@ -273,7 +251,7 @@ def test_format_from_extension_and_the_source_option(orgs, tmp_path):
 
 
 def test_unknown_columns_are_reported_and_ignored(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "usage.csv",
         f"organization,resource,measured_at,value,sorce\nalpha.example,disk_space,{T},1,x\n",
@@ -285,7 +263,7 @@ def test_unknown_columns_are_reported_and_ignored(orgs, tmp_path):
 
 
 def test_timestamps_keep_their_offset(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path, "usage.csv", HEADER + "alpha.example,disk_space,2026-03-01T03:00:00+01:00,1,\n"
     )
     run(path)
@@ -293,7 +271,7 @@ def test_timestamps_keep_their_offset(orgs, tmp_path):
 
 
 def test_a_value_too_large_to_store_is_a_bad_row(orgs, tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "usage.csv",
         HEADER

@@ -26,32 +26,37 @@ pytestmark = [
 TABLE = UsageRow._meta.db_table
 
 
+def fetch(query: str, *params) -> list[tuple]:
+    """The rows of one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
 def partitions() -> dict[str, str]:
     """Partition name → its bound, as PostgreSQL has them."""
-    with connection.cursor() as cursor:
-        cursor.execute(
+    return dict(
+        fetch(
             """SELECT c.relname, pg_get_expr(c.relpartbound, c.oid)
                  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                 WHERE i.inhparent = %s::regclass""",
-            [TABLE],
+            TABLE,
         )
-        return dict(cursor.fetchall())
+    )
 
 
 def constraints(table: str) -> dict[str, str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
+    return dict(
+        fetch(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass",
-            [table],
+            table,
         )
-        return dict(cursor.fetchall())
+    )
 
 
 def rows_in(table: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
-        return cursor.fetchone()[0]
+    return fetch(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")[0][0]
 
 
 @pytest.fixture
@@ -110,13 +115,13 @@ def test_a_partition_has_the_columns_of_the_table(sampled_orgs, t0):
     assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
 
     def shape(table):
-        with connection.cursor() as cursor:
-            cursor.execute(
+        return set(
+            fetch(
                 "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = %s",
-                [table],
+                table,
             )
-            return set(cursor.fetchall())
+        )
 
     assert shape(sql.partition_name(update.pk)) == shape(TABLE)
     assert {name for name, _, _ in shape(TABLE)} == {
@@ -141,11 +146,18 @@ def test_a_failed_update_leaves_no_partition(sampled_orgs, t0, monkeypatch):
     assert not UsageRow.objects.filter(update=update).exists()
 
 
-def test_an_empty_leftover_partition_is_replaced(sampled_orgs, t0):
-    update = usage_update_request(cutoff=t0, trigger="command", enqueue=False)
+def with_leftover_partition(cutoff) -> tuple[UsageUpdate, str]:
+    """A requested update whose partition is already there (left by a crash): the update
+    and the partition's name."""
+    update = usage_update_request(cutoff=cutoff, trigger="command", enqueue=False)
     name = sql.partition_name(update.pk)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES IN ({update.pk})")
+    return update, name
+
+
+def test_an_empty_leftover_partition_is_replaced(sampled_orgs, t0):
+    update, name = with_leftover_partition(t0)
     update = usage_update_run(update_id=update.pk)
     assert update.status == UsageUpdate.Status.SUCCEEDED, update.error
     assert rows_in(name) == update.rows_count > 0
@@ -154,10 +166,7 @@ def test_an_empty_leftover_partition_is_replaced(sampled_orgs, t0):
 def test_a_leftover_partition_with_rows_fails_the_update_and_keeps_them(
     sampled_orgs, resources, t0
 ):
-    update = usage_update_request(cutoff=t0, trigger="command", enqueue=False)
-    name = sql.partition_name(update.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES IN ({update.pk})")
+    update, name = with_leftover_partition(t0)
     UsageRow.objects.create(
         update=update, organization=sampled_orgs[0], resource=resources["disk_space"], used=7
     )
@@ -170,23 +179,21 @@ def test_a_leftover_partition_with_rows_fails_the_update_and_keeps_them(
 # serialized_rollback: the catalog seeded by migrations survives the flush
 def sequence() -> tuple[int, int]:
     """The ids' sequence: its last value and its cache size."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT last_value, cache_size FROM pg_sequences "
-            "WHERE schemaname || '.' || sequencename = pg_get_serial_sequence(%s, 'id')",
-            [TABLE],
-        )
-        return cursor.fetchone()
+    (row,) = fetch(
+        "SELECT last_value, cache_size FROM pg_sequences "
+        "WHERE schemaname || '.' || sequencename = pg_get_serial_sequence(%s, 'id')",
+        TABLE,
+    )
+    return row
 
 
 def public_privileges() -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT privilege_type FROM information_schema.role_table_grants "
-            "WHERE table_name = %s AND grantee = 'PUBLIC'",
-            [TABLE],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    rows = fetch(
+        "SELECT privilege_type FROM information_schema.role_table_grants "
+        "WHERE table_name = %s AND grantee = 'PUBLIC'",
+        TABLE,
+    )
+    return {row[0] for row in rows}
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

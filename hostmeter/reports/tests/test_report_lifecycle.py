@@ -37,12 +37,6 @@ TASK_PATH = "hostmeter.reports.tasks.report_generate_task"
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def small(db):
     """A reseller with two organizations and one completed update."""
     reseller = ResellerFactory(name="Small Hosting", domain="small.example", services=["web"])

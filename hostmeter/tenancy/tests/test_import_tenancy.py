@@ -2,15 +2,14 @@
 
 import io
 import json
-from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from hostmeter.tenancy.models import Organization, Reseller, ResellerLink, ResourceLimit
 from hostmeter.tests.factories import OrganizationFactory, ResellerFactory
+from hostmeter.tests.fixtures import run_command, write_file
 
 pytestmark = pytest.mark.django_db
 
@@ -19,28 +18,15 @@ ORGANIZATIONS = "name,domain,reseller_domain,services\n"
 LIMITS = "kind,domain,resource,limit\n"
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: list[str]
-    message: str = ""
+run = partial(run_command, "import_tenancy")
 
 
-def run(kind: str, path: str, **options) -> Run:
-    """Runs import_tenancy as the console would: exit code, stdout, stderr lines."""
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_tenancy", kind, path, stdout=out, stderr=err, **options)
-    except CommandError as exc:
-        return Run(exc.returncode, out.getvalue(), err.getvalue().splitlines(), str(exc))
-    return Run(0, out.getvalue(), err.getvalue().splitlines())
-
-
-def write(tmp_path, name: str, text: str, *, bom: bool = False) -> str:
-    path = tmp_path / name
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
-    return str(path)
+def write_rows(tmp_path, name: str, header: str, rows: list[tuple[str, str | None]]):
+    """A file of the header and rows, each row (its text, the error it must give or None):
+    its path and the errors expected, each named with its line (the header is line 1)."""
+    path = write_file(tmp_path, name, header + "".join(f"{text}\n" for text, _ in rows))
+    errors = [f"{path}:{n}: {error}" for n, (_, error) in enumerate(rows, start=2) if error]
+    return path, errors
 
 
 def tree():
@@ -81,7 +67,7 @@ NESTED = (
 
 
 def test_nested_resellers_with_children_listed_before_their_parents(tmp_path):
-    path = write(tmp_path, "resellers.csv", NESTED)
+    path = write_file(tmp_path, "resellers.csv", NESTED)
     result = run("resellers", path)
     assert result.code == 0
     assert (
@@ -98,7 +84,7 @@ def test_nested_resellers_with_children_listed_before_their_parents(tmp_path):
 
 
 def test_reimporting_resellers_changes_nothing_and_updates_keep_contacts(tmp_path):
-    path = write(tmp_path, "resellers.csv", NESTED)
+    path = write_file(tmp_path, "resellers.csv", NESTED)
     run("resellers", path)
     again = run("resellers", path)
     assert again.code == 0
@@ -107,7 +93,7 @@ def test_reimporting_resellers_changes_nothing_and_updates_keep_contacts(tmp_pat
     Reseller.objects.filter(domain="child.example").update(
         contact_name="Ann", contact_email="a@x.io"
     )
-    moved = write(
+    moved = write_file(
         tmp_path,
         "moved.csv",
         RESELLERS + "Child Ltd,child.example,,web\nGrandchild,GRAND.example,top.example,web\n",
@@ -131,31 +117,38 @@ def test_reimporting_resellers_changes_nothing_and_updates_keep_contacts(tmp_pat
 def test_cycles_and_unknown_parents_are_refused_with_a_reason(tmp_path):
     top = ResellerFactory(domain="top.example")
     ResellerFactory(domain="sub.example", parent=top)
-    path = write(
+    cycle = "parent_domain: the parents make a cycle (a.example → b.example → a.example)"
+    path, errors = write_rows(
         tmp_path,
         "resellers.csv",
-        RESELLERS
-        + "A,a.example,b.example,\n"
-        + "B,b.example,a.example,\n"
-        + "C,c.example,a.example,\n"
-        + "Self,self.example,self.example,\n"
-        + "Orphan,orphan.example,nowhere.example,\n"
-        + "Top,top.example,sub.example,\n"
-        + "Fine,fine.example,sub.example,web\n",
+        RESELLERS,
+        [
+            ("A,a.example,b.example,", cycle),
+            ("B,b.example,a.example,", cycle),
+            (
+                "C,c.example,a.example,",
+                "parent_domain: the parent reseller “a.example” (line 2) was not imported",
+            ),
+            (
+                "Self,self.example,self.example,",
+                "parent_domain: a reseller cannot be its own parent",
+            ),
+            (
+                "Orphan,orphan.example,nowhere.example,",
+                "parent_domain: no reseller with the domain “nowhere.example” "
+                "(neither stored nor in this file)",
+            ),
+            (
+                "Top,top.example,sub.example,",
+                "parent_domain: “sub.example” is a sub-reseller of “top.example” "
+                "(top.example → sub.example); a reseller cannot be its own ancestor",
+            ),
+            ("Fine,fine.example,sub.example,web", None),
+        ],
     )
     result = run("resellers", path)
     assert result.code == 1
-    cycle = "parent_domain: the parents make a cycle (a.example → b.example → a.example)"
-    assert result.err == [
-        f"{path}:2: {cycle}",
-        f"{path}:3: {cycle}",
-        f"{path}:4: parent_domain: the parent reseller “a.example” (line 2) was not imported",
-        f"{path}:5: parent_domain: a reseller cannot be its own parent",
-        f"{path}:6: parent_domain: no reseller with the domain “nowhere.example” "
-        "(neither stored nor in this file)",
-        f"{path}:7: parent_domain: “sub.example” is a sub-reseller of “top.example” "
-        "(top.example → sub.example); a reseller cannot be its own ancestor",
-    ]
+    assert result.err == errors
     assert (
         result.out.strip() == f"{path}: 7 received, 1 created, 0 updated, 0 unchanged, 6 bad rows"
     )
@@ -164,7 +157,7 @@ def test_cycles_and_unknown_parents_are_refused_with_a_reason(tmp_path):
 
 
 def test_bad_reseller_rows_and_the_rows_below_them(tmp_path):
-    path = write(
+    path = write_file(
         tmp_path,
         "resellers.csv",
         RESELLERS
@@ -208,7 +201,7 @@ def test_resellers_from_json_lines_with_a_list_of_services(tmp_path):
             "services": "web",
         },
     ]
-    path = write(
+    path = write_file(
         tmp_path,
         "resellers.jsonl",
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) + '{"name": "Broken"\n',
@@ -234,7 +227,7 @@ def test_organizations_with_bom_and_non_ascii_names(tmp_path):
         + "Ørsted & Søn,orsted.example,unknown.example,web\n"
         + "東京ホスティング,tokyo.example,,web\n"
     ).replace("\n", "\r\n")
-    path = write(tmp_path, "organizations.csv", text, bom=True)
+    path = write_file(tmp_path, "organizations.csv", text, bom=True)
     result = run("organizations", path)
     assert result.code == 1
     assert result.err == [
@@ -253,7 +246,7 @@ def test_organizations_with_bom_and_non_ascii_names(tmp_path):
 def test_organizations_are_updated_by_domain(tmp_path):
     partner = ResellerFactory(domain="partner.example")
     OrganizationFactory(name="Old name", domain="shop.example", reseller=partner, services=["web"])
-    path = write(
+    path = write_file(
         tmp_path,
         "organizations.csv",
         ORGANIZATIONS
@@ -279,7 +272,9 @@ def test_organizations_are_updated_by_domain(tmp_path):
 
 
 def test_a_missing_header_column_imports_nothing(tmp_path):
-    path = write(tmp_path, "organizations.csv", "name,domain,services\nShop,shop.example,web\n")
+    path = write_file(
+        tmp_path, "organizations.csv", "name,domain,services\nShop,shop.example,web\n"
+    )
     result = run("organizations", path)
     assert result.code == 2
     assert result.message == (
@@ -300,7 +295,7 @@ def test_an_organization_added_meanwhile_refuses_only_its_own_row(tmp_path, monk
     OrganizationFactory(domain="taken.example")
     # As if another process added taken.example just after the importer looked.
     monkeypatch.setattr(Organization.objects, "in_bulk", lambda *args, **kwargs: {})
-    path = write(
+    path = write_file(
         tmp_path,
         "organizations.csv",
         ORGANIZATIONS + "New,new.example,,web\nTaken,taken.example,,web\nOther,other.example,,\n",
@@ -338,7 +333,7 @@ def test_limits_for_the_provider_a_reseller_and_an_organization(holders, tmp_pat
         + "reseller,partner.example,disk_space,5000.5\n"
         + "organization,Cafe-Zoe.example,mailboxes,25\n"
     )
-    path = write(tmp_path, "limits.csv", text)
+    path = write_file(tmp_path, "limits.csv", text)
     assert run("limits", path).code == 0
     assert limits() == {
         ("provider", None, "disk_space", Decimal("100000")),
@@ -349,7 +344,9 @@ def test_limits_for_the_provider_a_reseller_and_an_organization(holders, tmp_pat
     again = run("limits", path)
     assert again.out.strip() == f"{path}: 3 received, 0 created, 0 updated, 3 unchanged, 0 bad rows"
 
-    changed = write(tmp_path, "changed.csv", LIMITS + "reseller,partner.example,disk_space,6000\n")
+    changed = write_file(
+        tmp_path, "changed.csv", LIMITS + "reseller,partner.example,disk_space,6000\n"
+    )
     result = run("limits", changed)
     assert (
         result.out.strip()
@@ -359,38 +356,37 @@ def test_limits_for_the_provider_a_reseller_and_an_organization(holders, tmp_pat
 
 
 def test_bad_limit_rows(holders, tmp_path):
-    path = write(
+    org = "organization,cafe-zoe.example"
+    path, errors = write_rows(
         tmp_path,
         "limits.csv",
-        LIMITS
-        + "organization,cafe-zoe.example,disk_space,-1\n"
-        + "organization,cafe-zoe.example,bandwidth,1.2345\n"
-        + "organization,cafe-zoe.example,mailboxes,ten\n"
-        + "organization,cafe-zoe.example,db_storage,\n"
-        + "organization,cafe-zoe.example,emails_sent,99999999999999999999\n"
-        + "organization,cafe-zoe.example,databases,NaN\n"
-        + "provider,partner.example,disk_space,1\n"
-        + "reseller,,disk_space,1\n"
-        + "reseller,nobody.example,disk_space,1\n"
-        + "organization,cafe-zoe.example,cpu_time,1\n"
-        + "customer,cafe-zoe.example,disk_space,1\n"
-        + "organization,cafe-zoe.example,dns_zones,1.500\n"
-        + "organization,cafe-zoe.example,dns_zones,2\n",
+        LIMITS,
+        [
+            (f"{org},disk_space,-1", "limit: -1 is negative"),
+            (f"{org},bandwidth,1.2345", "limit: 1.2345 has more than three decimal places"),
+            (f"{org},mailboxes,ten", "limit: “ten” is not a number"),
+            (f"{org},db_storage,", "limit: empty"),
+            (f"{org},emails_sent,99999999999999999999", "limit: 99999999999999999999 is too large"),
+            (f"{org},databases,NaN", "limit: “NaN” is not a number"),
+            (
+                "provider,partner.example,disk_space,1",
+                "domain: must be empty for the provider's limit",
+            ),
+            ("reseller,,disk_space,1", "domain: empty; a reseller's limit needs its domain"),
+            (
+                "reseller,nobody.example,disk_space,1",
+                "domain: no reseller with the domain “nobody.example”",
+            ),
+            (f"{org},cpu_time,1", "resource: no resource with the code “cpu_time”"),
+            (
+                "customer,cafe-zoe.example,disk_space,1",
+                "kind: “customer” is not one of provider, reseller, organization",
+            ),
+            (f"{org},dns_zones,1.500", None),
+            (f"{org},dns_zones,2", "the same limit is also on line 13"),
+        ],
     )
     result = run("limits", path)
     assert result.code == 1
-    assert result.err == [
-        f"{path}:2: limit: -1 is negative",
-        f"{path}:3: limit: 1.2345 has more than three decimal places",
-        f"{path}:4: limit: “ten” is not a number",
-        f"{path}:5: limit: empty",
-        f"{path}:6: limit: 99999999999999999999 is too large",
-        f"{path}:7: limit: “NaN” is not a number",
-        f"{path}:8: domain: must be empty for the provider's limit",
-        f"{path}:9: domain: empty; a reseller's limit needs its domain",
-        f"{path}:10: domain: no reseller with the domain “nobody.example”",
-        f"{path}:11: resource: no resource with the code “cpu_time”",
-        f"{path}:12: kind: “customer” is not one of provider, reseller, organization",
-        f"{path}:14: the same limit is also on line 13",
-    ]
+    assert result.err == errors
     assert limits() == {("organization", "cafe-zoe.example", "dns_zones", Decimal("1.5"))}

@@ -2,6 +2,8 @@
 login; a reseller login signs in through the form and lands on its own summary; one of
 no reseller is refused."""
 
+from functools import partial
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -15,7 +17,7 @@ from hostmeter.tenancy.models import ResellerLogin
 from hostmeter.tenancy.scope import WHOLE, Scope, login_scope
 from hostmeter.tenancy.services import reseller_login_save
 from hostmeter.tests.factories import ResellerFactory
-from hostmeter.tests.fixtures import PASSWORD
+from hostmeter.tests.fixtures import PASSWORD, run_command, write_file
 
 pytestmark = pytest.mark.django_db
 
@@ -138,11 +140,10 @@ def test_the_staff_logins_page_offers_no_reseller_level():
 
 
 def test_import_tenancy_makes_and_moves_reseller_logins(acme, tmp_path):
-    from hostmeter.tenancy.tests.test_import_tenancy import run, write
-
+    run = partial(run_command, "import_tenancy")
     beta = ResellerFactory(name="Beta Web", domain="beta.example")
     user_save(username="ops", password=PASSWORD, login_level=LoginLevel.OPERATIONS)
-    path = write(
+    path = write_file(
         tmp_path,
         "logins.csv",
         "username,reseller_domain,password,email\n"
@@ -168,7 +169,7 @@ def test_import_tenancy_makes_and_moves_reseller_logins(acme, tmp_path):
     # again: unchanged; then acme-admin moves to Beta, keeping its password
     again = run(
         "reseller-logins",
-        write(
+        write_file(
             tmp_path,
             "same.csv",
             "username,reseller_domain,password,email\nacme-admin,acme.example,,admin@acme.example\n",
@@ -177,7 +178,7 @@ def test_import_tenancy_makes_and_moves_reseller_logins(acme, tmp_path):
     assert again.code == 0 and "1 unchanged" in again.out
     moved = run(
         "reseller-logins",
-        write(
+        write_file(
             tmp_path,
             "move.csv",
             "username,reseller_domain,password,email\nacme-admin,beta.example,,admin@acme.example\n",

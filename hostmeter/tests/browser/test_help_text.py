@@ -10,6 +10,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from hostmeter.tests.fixtures import ORGANIZATION_COLUMNS, RESELLER_COLUMNS
+
 from .conftest import BANDWIDTH, assert_styled, sign_in, text
 
 pytestmark = [
@@ -21,6 +23,10 @@ pytestmark = [
 USAGE_LEVELS = ["systems", "operations", "marketing"]
 REFUSED_LEVELS = ["support", "billing"]
 RESELLER_NAMES = ["Acme Hosting", "Beta Web", "Zeta Networks"]
+# Acme Hosting's disk space: its limit; allocated = its organizations' 2,000 + 1,000 and
+# Beta Web's 4,000; available; used = Alpha 1,500 + Delta 950 + Gamma (Beta Web's) 500, as
+# of the last update; usage %
+ACME_DISK_SPACE = ["10,000 MB", "7,000 MB", "3,000 MB", "2,950 MB", "29.5 %"]
 
 
 def click_reports_then_usage(page) -> None:
@@ -89,6 +95,15 @@ def figures_row(page, service: str, resource: str) -> list[str]:
     return [text(cell) for cell in row.get_by_role("cell").all()][:-2]
 
 
+def assert_summary(page, *, counts: list[str], disk_space: list[str]) -> None:
+    """The summary's counts say each of counts; its disk space row (limit … usage %)
+    reads disk_space."""
+    stats = text(page.get_by_role("region", name="Counts"))
+    for said in counts:
+        assert said in stats
+    assert figures_row(page, "Web hosting", "Disk space") == disk_space
+
+
 def action_bar(page):
     return page.get_by_role("toolbar", name=re.compile(r"^Actions for the selected"))
 
@@ -110,17 +125,12 @@ def test_help_text_reseller_usage_to_overview(app, usage, shoot, level):
 
     click_reports_then_usage(page)
     assert_styled(page)
-    stats = text(page.get_by_role("region", name="Counts"))
-    assert "3 resellers, 1 of them sub-resellers" in stats
-    assert "5 organizations, 1 added directly" in stats
     # the provider: limit, sold (top resellers' and direct organizations' limits), …
-    assert figures_row(page, "Web hosting", "Disk space") == [
-        "100,000 MB",
-        "15,000 MB",
-        "85,000 MB",
-        "4,360 MB",
-        "4.4 %",
-    ]
+    assert_summary(
+        page,
+        counts=["3 resellers, 1 of them sub-resellers", "5 organizations, 1 added directly"],
+        disk_space=["100,000 MB", "15,000 MB", "85,000 MB", "4,360 MB", "4.4 %"],
+    )
     update_now = page.get_by_role("button", name="update now")
     expect(update_now).to_have_count(1 if level == "systems" else 0)
     if screenshots:
@@ -131,13 +141,7 @@ def test_help_text_reseller_usage_to_overview(app, usage, shoot, level):
     expect(page.get_by_role("status").filter(has_text="Usage last updated")).to_contain_text(
         "Next update at"
     )
-    assert column_headers(page) == [
-        "Name",
-        "Domain",
-        "Services",
-        "Report status",
-        "Report last updated",
-    ]
+    assert column_headers(page) == RESELLER_COLUMNS
     rows = page.locator("#selection tbody").get_by_role("row")
     expect(rows).to_have_count(3)
     expected = {
@@ -192,18 +196,10 @@ def test_help_text_reseller_usage_to_overview(app, usage, shoot, level):
     expect(facts).to_contain_text("2 added directly, 3 in all")  # organizations
     assert service_names(facts) == ["Web hosting", "Email", "Databases"]
 
-    # Disk space: its limit; allocated = its organizations' 2,000 + 1,000 and Beta Web's
-    # 4,000; used = Alpha 1,500 + Delta 950 + Gamma (Beta Web's) 500, as of the last update
     columns = ["Limit", "Allocated", "Available", "Used", "Usage %"]
     heads = figures_card(page, "Web hosting").locator("thead th")
     assert [text(h) for h in heads.all()] == ["Resource", *columns, "Peak this period", "Change"]
-    assert figures_row(page, "Web hosting", "Disk space") == [
-        "10,000 MB",
-        "7,000 MB",
-        "3,000 MB",
-        "2,950 MB",
-        "29.5 %",
-    ]
+    assert figures_row(page, "Web hosting", "Disk space") == ACME_DISK_SPACE
     # a counter: the total of the last update's billing period (every update's samples
     # measured in it: Alpha 30 + 50 + 100 and Gamma 5 + 10 + 25, the three share it);
     # no limit set
@@ -283,14 +279,7 @@ def test_organization_site_usage_lists_owner_and_opens_overview(app, usage, shoo
     sign_in(page, "operations")
     click_reports_then_usage(page)
     click_usage_tab(page, "Organization site usage")
-    assert column_headers(page) == [
-        "Name",
-        "Domain",
-        "Reseller",
-        "Services",
-        "Report status",
-        "Report last updated",
-    ]
+    assert column_headers(page) == ORGANIZATION_COLUMNS
     expected = [
         ("Alpha Shop", "alpha.example", "Acme Hosting", ["Web hosting", "Email"]),
         ("Delta Books", "delta.example", "Acme Hosting", ["Web hosting"]),

@@ -28,11 +28,6 @@ def read_csv(download) -> list[list[str]]:
         return list(csv.reader(f))
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.mark.parametrize("level", ["systems", "operations", "marketing"])
 def test_generate_then_export_a_reseller_report(app, usage, media, level):
     page = app

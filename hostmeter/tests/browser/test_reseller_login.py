@@ -10,7 +10,13 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import PASSWORD, assert_styled, sign_in, text
-from .test_help_text import action_bar, click_reports_then_usage, click_usage_tab, figures_row
+from .test_help_text import (
+    ACME_DISK_SPACE,
+    action_bar,
+    assert_summary,
+    click_reports_then_usage,
+    click_usage_tab,
+)
 from .test_reports_flow import run_worker
 
 pytestmark = [
@@ -45,18 +51,12 @@ def test_a_reseller_walks_the_help_text_and_sees_its_subtree_only(
     click_reports_then_usage(page)
     assert_styled(page)
     expect(page.locator(".who .level")).to_have_text("Reseller")
-    stats = text(page.get_by_role("region", name="Counts"))
-    assert "1 reseller, 0 of them sub-resellers" in stats
-    assert "3 organizations, 2 added directly" in stats
-    # Acme's own limit, what it allocated (its organizations' 2,000 + 1,000 and Beta
-    # Web's 4,000) and its subtree's use, not the provider's 100,000 MB
-    assert figures_row(page, "Web hosting", "Disk space") == [
-        "10,000 MB",
-        "7,000 MB",
-        "3,000 MB",
-        "2,950 MB",
-        "29.5 %",
-    ]
+    # Acme's own limit, what it allocated and its subtree's use, not the provider's 100,000 MB
+    assert_summary(
+        page,
+        counts=["1 reseller, 0 of them sub-resellers", "3 organizations, 2 added directly"],
+        disk_space=ACME_DISK_SPACE,
+    )
     expect(page.get_by_role("button", name="update now")).to_have_count(0)
     expect(page.get_by_role("link", name="Administration")).to_have_count(0)
     assert_nothing_outside(page)

@@ -18,6 +18,8 @@ from hostmeter.reports.models import Report
 from hostmeter.tenancy.models import Provider, Reseller
 from hostmeter.tests.factories import ResellerFactory
 from hostmeter.tests.fixtures import (
+    ORGANIZATION_COLUMNS,
+    RESELLER_COLUMNS,
     run_update,
     table_counts,
 )
@@ -42,14 +44,7 @@ pytestmark = pytest.mark.django_db
 def test_reseller_usage_lists_the_help_texts_columns_with_a_checkbox_per_row(client, login, world):
     login("marketing")
     response = client.get(reverse("usage:reseller-usage"))
-    assert column_headers(response) == [
-        "",
-        "Name",
-        "Domain",
-        "Services",
-        "Report status",
-        "Report last updated",
-    ]
+    assert column_headers(response) == ["", *RESELLER_COLUMNS]
     assert listed_names(response) == ["Acme Hosting", "Beta Web", "Gamma Net", "Omega Cloud"]
     for row in listed_rows(response):
         box = row.find("input", type="checkbox")
@@ -69,15 +64,7 @@ def test_reseller_usage_lists_the_help_texts_columns_with_a_checkbox_per_row(cli
 def test_organization_site_usage_lists_the_owning_reseller(client, login, world):
     login("marketing")
     response = client.get(reverse("usage:organization-usage"))
-    assert column_headers(response) == [
-        "",
-        "Name",
-        "Domain",
-        "Reseller",
-        "Services",
-        "Report status",
-        "Report last updated",
-    ]
+    assert column_headers(response) == ["", *ORGANIZATION_COLUMNS]
     assert cells(row_of(response, "Eta Blog"))[3] == "Beta Web"
     assert cells(row_of(response, "Direct Site"))[3] == "direct"
     assert cells(row_of(response, "Zeta Shop"))[2] == "zeta.example"

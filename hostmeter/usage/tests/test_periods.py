@@ -28,6 +28,15 @@ from hostmeter.tests.pages import (
 
 pytestmark = pytest.mark.django_db
 
+# The Usage pages, each as a function of the customer base (`months`) to its address
+PAGES = [
+    lambda w: reverse("usage:summary"),
+    lambda w: reverse("usage:reseller-usage"),
+    lambda w: reverse("usage:organization-usage"),
+    lambda w: reverse("usage:reseller-overview", args=[w.acme.pk]),
+    lambda w: reverse("usage:organization-overview", args=[w.zeta.pk]),
+]
+
 
 def _at(month: int, day: int, hour: int = 0) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=UTC)
@@ -101,16 +110,7 @@ def query_of(href: str) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- the selector
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        lambda w: reverse("usage:summary"),
-        lambda w: reverse("usage:reseller-usage"),
-        lambda w: reverse("usage:organization-usage"),
-        lambda w: reverse("usage:reseller-overview", args=[w.acme.pk]),
-        lambda w: reverse("usage:organization-overview", args=[w.zeta.pk]),
-    ],
-)
+@pytest.mark.parametrize("url", PAGES)
 def test_every_page_offers_the_periods_with_figures(client, login, months, url):
     login("marketing")
     response = client.get(url(months))
@@ -389,11 +389,7 @@ BAD = ["2026-13", "2025-01", "garbage", "2026-03-01", "2026-3", "x" * 300]
 @pytest.mark.parametrize(
     "url",
     [
-        lambda w: reverse("usage:summary"),
-        lambda w: reverse("usage:reseller-usage"),
-        lambda w: reverse("usage:organization-usage"),
-        lambda w: reverse("usage:reseller-overview", args=[w.acme.pk]),
-        lambda w: reverse("usage:organization-overview", args=[w.zeta.pk]),
+        *PAGES,
         lambda w: reverse("usage:reseller-action-bar"),
         lambda w: reverse("usage:organization-report-status"),
     ],
